@@ -1,0 +1,368 @@
+"""Numba kernels of the multiplicative-update engine.
+
+Arrays and scalars in, arrays written in place or returned; no estimator, no
+string, no scipy object ever reaches this module. A CSR matrix travels as
+``(data, indices, indptr)``. Every kernel is compiled once, lazily, and cached
+on disk (``cache=True``).
+
+Notation, in scikit-learn's orientation: ``X`` is ``(n, m)``, ``W`` is
+``(n, k)``, ``H`` is ``(k, m)``, ``X ~ W @ H``. ``Ht`` is ``H.T`` made
+C-contiguous, ``(m, k)``: the CSR kernels read a column of ``H`` per non-zero.
+
+The row kernels (``*_rows_*``) are the unit the engine is built on: for each
+row ``i`` of ``X`` they update ``W[i]`` with ``H`` fixed by ``n_steps``
+multiplicative updates (stopping a row early once its largest relative change
+is at most ``tol``), and, when ``accumulate`` is true, add the row's share of
+the statistics the ``H`` update needs, computed with the *new* ``W[i]`` while
+the row of ``X`` is still in cache. ``X`` is therefore read once per pass.
+
+Rows are split into ``N_CHUNKS`` contiguous chunks, independent of the thread
+count, each with a private float64 accumulator; the accumulators are summed in
+chunk order, so the results do not depend on the number of threads.
+
+No ``fastmath`` flag is used: its ``nnan``/``ninf`` assumptions may delete the
+guards in front of the divisions.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+#: Floor of every denominator of a multiplicative update. Denominators are
+#: computed in float64, so the floor can sit far below float32's resolution:
+#: it only prevents a division by an exact zero (Numba raises on scalar
+#: division by zero), it does not bias updates of small-scale data.
+EPSILON = 1e-30
+
+#: Number of row chunks with a private accumulator, fixed so that the
+#: summation order, hence the result, does not depend on the thread count.
+N_CHUNKS = 8
+
+
+@njit(cache=True)
+def chunk_bounds(n_rows):
+    """Start rows of the ``N_CHUNKS`` chunks, shape ``(N_CHUNKS + 1,)``."""
+    bounds = np.empty(N_CHUNKS + 1, dtype=np.int64)
+    for c in range(N_CHUNKS + 1):
+        bounds[c] = (c * n_rows) // N_CHUNKS
+    return bounds
+
+
+@njit(cache=True)
+def _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new):
+    """Lee-Seung steps for one row of ``W`` under the Frobenius loss.
+
+    ``xh = x @ H.T`` (k,) and ``HHt = H @ H.T`` (k, k) are fixed; ``w`` (k,)
+    is updated in place by ``w <- w * xh / (w @ HHt + l1 + l2 * w)``, the
+    simultaneous (Jacobi) update whose monotonicity Lee & Seung (2001) prove.
+    ``new`` (k,) is scratch space.
+    """
+    k = w.shape[0]
+    for _ in range(n_steps):
+        change = 0.0
+        largest = 0.0
+        for j in range(k):
+            den = l1 + l2 * w[j]
+            for q in range(k):
+                den += HHt[j, q] * w[q]
+            new[j] = w[j] * xh[j] / max(den, EPSILON)
+        for j in range(k):
+            change = max(change, abs(new[j] - w[j]))
+            largest = max(largest, new[j])
+            w[j] = new[j]
+        if change <= tol * largest:
+            break
+
+
+@njit(cache=True)
+def _kl_row_steps(x_val, x_col, w, Ht, Hsum, l1, l2, n_steps, tol, new, num):
+    """Lee-Seung steps for one row of ``W`` under the generalized KL loss.
+
+    The row of ``X`` is given by its non-zeros ``x_val`` at columns ``x_col``
+    (zeros of ``X`` do not enter the numerator). ``Hsum`` (k,) holds the row
+    sums of ``H``. Update: ``w <- w * (H (x / wh)) / (Hsum + l1 + l2 * w)``
+    with ``wh = w @ H`` evaluated at the non-zeros only.
+    """
+    k = w.shape[0]
+    for _ in range(n_steps):
+        num[:] = 0.0
+        for p in range(x_val.shape[0]):
+            f = x_col[p]
+            wh = 0.0
+            for j in range(k):
+                wh += w[j] * Ht[f, j]
+            ratio = x_val[p] / max(wh, EPSILON)
+            for j in range(k):
+                num[j] += Ht[f, j] * ratio
+        change = 0.0
+        largest = 0.0
+        for j in range(k):
+            new[j] = w[j] * num[j] / max(Hsum[j] + l1 + l2 * w[j], EPSILON)
+        for j in range(k):
+            change = max(change, abs(new[j] - w[j]))
+            largest = max(largest, new[j])
+            w[j] = new[j]
+        if change <= tol * largest:
+            break
+
+
+@njit(cache=True)
+def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
+    """Add one row's share of the KL ``H``-update statistics.
+
+    ``num_t[f, j] += w[j] * x[f] / (w @ H)[f]`` at the non-zeros, ``w_sum +=
+    w``; returns the row's ``sum(x * log(x / wh) - x)`` over its non-zeros.
+    """
+    k = w.shape[0]
+    part = 0.0
+    for p in range(x_val.shape[0]):
+        f = x_col[p]
+        wh = 0.0
+        for j in range(k):
+            wh += w[j] * Ht[f, j]
+        wh = max(wh, EPSILON)
+        xv = x_val[p]
+        if xv == 0.0:  # an explicitly stored zero: 0 * log(0) is 0, not NaN
+            continue
+        part += xv * np.log(xv / wh) - xv
+        ratio = xv / wh
+        for j in range(k):
+            num_t[f, j] += w[j] * ratio
+    for j in range(k):
+        w_sum[j] += w[j]
+    return part
+
+
+@njit(cache=True, parallel=True)
+def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate):
+    """Frobenius W-step over dense rows; optionally accumulate ``W.T @ X``.
+
+    X : (n, m), W : (n, k) updated in place, H : (k, m), HHt : (k, k).
+    Returns ``A = W.T @ X`` (k, m) and ``B = W.T @ W`` (k, k) in float64,
+    both with the new ``W`` (zero-sized when ``accumulate`` is false).
+    """
+    n, m = X.shape
+    k = H.shape[0]
+    n_acc = N_CHUNKS if accumulate else 0
+    A_parts = np.zeros((n_acc, k, m))
+    B_parts = np.zeros((n_acc, k, k))
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        xh = np.empty(k)
+        new = np.empty(k)
+        for i in range(bounds[c], bounds[c + 1]):
+            x = X[i]
+            w = W[i]
+            for j in range(k):
+                s = 0.0
+                for f in range(m):
+                    s += x[f] * H[j, f]
+                xh[j] = s
+            _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
+            if accumulate:
+                for j in range(k):
+                    wj = np.float64(w[j])
+                    for q in range(k):
+                        B_parts[c, j, q] += wj * w[q]
+                    if wj != 0.0:
+                        for f in range(m):
+                            A_parts[c, j, f] += wj * x[f]
+    A = np.zeros((k, m) if accumulate else (0, m))
+    B = np.zeros((k, k) if accumulate else (0, k))
+    for c in range(n_acc):
+        A += A_parts[c]
+        B += B_parts[c]
+    return A, B
+
+
+@njit(cache=True, parallel=True)
+def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
+                 accumulate):
+    """Frobenius W-step over CSR rows; optionally accumulate ``X.T @ W``.
+
+    ``(data, indices, indptr)`` is X (n, m) in CSR form, W : (n, k) updated in
+    place, Ht : (m, k), HHt : (k, k). Returns ``At = X.T @ W`` (m, k) and
+    ``B = W.T @ W`` (k, k) in float64, with the new ``W``.
+    """
+    n, k = W.shape
+    m = Ht.shape[0]
+    n_acc = N_CHUNKS if accumulate else 0
+    At_parts = np.zeros((n_acc, m, k))
+    B_parts = np.zeros((n_acc, k, k))
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        xh = np.empty(k)
+        new = np.empty(k)
+        for i in range(bounds[c], bounds[c + 1]):
+            w = W[i]
+            xh[:] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                xv = np.float64(data[p])
+                f = indices[p]
+                for j in range(k):
+                    xh[j] += xv * Ht[f, j]
+            _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
+            if accumulate:
+                for j in range(k):
+                    for q in range(k):
+                        B_parts[c, j, q] += np.float64(w[j]) * w[q]
+                for p in range(indptr[i], indptr[i + 1]):
+                    xv = np.float64(data[p])
+                    f = indices[p]
+                    for j in range(k):
+                        At_parts[c, f, j] += xv * w[j]
+    At = np.zeros((m, k) if accumulate else (0, k))
+    B = np.zeros((k, k) if accumulate else (0, k))
+    for c in range(n_acc):
+        At += At_parts[c]
+        B += B_parts[c]
+    return At, B
+
+
+@njit(cache=True)
+def _nonzeros(x, val, col):
+    """Gather the non-zeros of a dense row into ``val``/``col``; return count."""
+    count = 0
+    for f in range(x.shape[0]):
+        if x[f] != 0.0:
+            val[count] = x[f]
+            col[count] = f
+            count += 1
+    return count
+
+
+@njit(cache=True, parallel=True)
+def kl_rows_dense(X, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate):
+    """KL W-step over dense rows; optionally accumulate the H-update statistics.
+
+    X : (n, m), W : (n, k) updated in place, Ht : (m, k), Hsum : (k,).
+    Returns ``num_t`` (m, k) with ``num_t[f, j] = sum_i W[i, j] X[i, f] /
+    (W @ H)[i, f]``, ``w_sum = W.sum(axis=0)`` (k,) and the sum of ``x *
+    log(x / wh) - x`` over the non-zeros, all with the new ``W``.
+    """
+    n, m = X.shape
+    k = W.shape[1]
+    n_acc = N_CHUNKS if accumulate else 0
+    num_parts = np.zeros((n_acc, m, k))
+    wsum_parts = np.zeros((N_CHUNKS, k))
+    obj_parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        val = np.empty(m, dtype=np.float64)
+        col = np.empty(m, dtype=np.int64)
+        new = np.empty(k)
+        num = np.empty(k)
+        for i in range(bounds[c], bounds[c + 1]):
+            nnz = _nonzeros(X[i], val, col)
+            w = W[i]
+            _kl_row_steps(val[:nnz], col[:nnz], w, Ht, Hsum, l1, l2, n_steps,
+                          tol, new, num)
+            if accumulate:
+                obj_parts[c] += _kl_row_accumulate(
+                    val[:nnz], col[:nnz], w, Ht, num_parts[c], wsum_parts[c])
+    return _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate)
+
+
+@njit(cache=True, parallel=True)
+def kl_rows_csr(data, indices, indptr, W, Ht, Hsum, l1, l2, n_steps, tol,
+                accumulate):
+    """KL W-step over CSR rows; same contract as :func:`kl_rows_dense`."""
+    n, k = W.shape
+    m = Ht.shape[0]
+    n_acc = N_CHUNKS if accumulate else 0
+    num_parts = np.zeros((n_acc, m, k))
+    wsum_parts = np.zeros((N_CHUNKS, k))
+    obj_parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        new = np.empty(k)
+        num = np.empty(k)
+        for i in range(bounds[c], bounds[c + 1]):
+            start, stop = indptr[i], indptr[i + 1]
+            w = W[i]
+            _kl_row_steps(data[start:stop], indices[start:stop], w, Ht, Hsum,
+                          l1, l2, n_steps, tol, new, num)
+            if accumulate:
+                obj_parts[c] += _kl_row_accumulate(
+                    data[start:stop], indices[start:stop], w, Ht,
+                    num_parts[c], wsum_parts[c])
+    return _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate)
+
+
+@njit(cache=True)
+def _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate):
+    """Sum the per-chunk KL accumulators in chunk order."""
+    num_t = np.zeros((m, k) if accumulate else (0, k))
+    w_sum = np.zeros(k)
+    obj = 0.0
+    for c in range(num_parts.shape[0]):
+        num_t += num_parts[c]
+    for c in range(N_CHUNKS):
+        w_sum += wsum_parts[c]
+        obj += obj_parts[c]
+    return num_t, w_sum, obj
+
+
+@njit(cache=True, parallel=True)
+def fro_loss_dense(X, W, H):
+    """Exact ``sum((X - W @ H) ** 2)``, streamed row by row (no dense W @ H)."""
+    n, m = X.shape
+    k = H.shape[0]
+    parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        for i in range(bounds[c], bounds[c + 1]):
+            for f in range(m):
+                wh = 0.0
+                for j in range(k):
+                    wh += np.float64(W[i, j]) * H[j, f]
+                d = X[i, f] - wh
+                parts[c] += d * d
+    return parts.sum()
+
+
+@njit(cache=True, parallel=True)
+def kl_loss_dense(X, W, H):
+    """Exact generalized KL divergence ``D(X || W @ H)``, streamed row by row."""
+    n, m = X.shape
+    k = H.shape[0]
+    parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        for i in range(bounds[c], bounds[c + 1]):
+            for f in range(m):
+                wh = 0.0
+                for j in range(k):
+                    wh += np.float64(W[i, j]) * H[j, f]
+                xv = np.float64(X[i, f])
+                if xv != 0.0:
+                    parts[c] += xv * np.log(xv / max(wh, EPSILON)) - xv + wh
+                else:
+                    parts[c] += wh
+    return parts.sum()
+
+
+@njit(cache=True, parallel=True)
+def wh_at_nonzeros_csr(data, indices, indptr, W, Ht):
+    """Return ``sum(x * wh)`` and ``sum(x * log(x / wh) - x)`` over the non-zeros.
+
+    ``wh = (W @ H)[i, f]`` is evaluated only where ``X[i, f] != 0``: the two
+    sums are what the CSR Frobenius and KL losses need beyond cheap k x k
+    terms.
+    """
+    n, k = W.shape
+    cross = np.zeros(N_CHUNKS)
+    kl = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        for i in range(bounds[c], bounds[c + 1]):
+            for p in range(indptr[i], indptr[i + 1]):
+                f = indices[p]
+                wh = 0.0
+                for j in range(k):
+                    wh += np.float64(W[i, j]) * Ht[f, j]
+                xv = np.float64(data[p])
+                if xv == 0.0:  # an explicitly stored zero adds nothing
+                    continue
+                cross[c] += xv * wh
+                kl[c] += xv * np.log(xv / max(wh, EPSILON)) - xv
+    return cross.sum(), kl.sum()
