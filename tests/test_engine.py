@@ -1,0 +1,280 @@
+"""The MU engine: kernels against NumPy formulas, monotonicity, determinism."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+from sknmfcluster import _kernels, _solver
+from sknmfcluster._init import default_init, initialize
+from sknmfcluster._loss import divergence, fro_from_stats
+
+from .conftest import low_rank
+
+EPS = _kernels.EPSILON
+
+
+def _factors(n, m, k, seed=1, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    return (rng.rand(n, k) + 0.1).astype(dtype), (rng.rand(k, m) + 0.1).astype(dtype)
+
+
+def _numpy_fro_w_steps(X, W, H, n_steps):
+    W = W.astype(np.float64)
+    XHt = X @ H.T.astype(np.float64)
+    HHt = H.astype(np.float64) @ H.T.astype(np.float64)
+    for _ in range(n_steps):
+        W = W * XHt / (W @ HHt)
+    return W
+
+
+def _numpy_kl_w_step(X, W, H):
+    W, H = W.astype(np.float64), H.astype(np.float64)
+    return W * ((X / (W @ H)) @ H.T) / H.sum(axis=1)
+
+
+def _kernel_input(X, storage):
+    return _solver.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fro_rows_match_numpy(storage, dtype):
+    X = low_rank(dtype=dtype)
+    W, H = _factors(X.shape[0], X.shape[1], 4, dtype=dtype)
+    expected_W = _numpy_fro_w_steps(X.astype(np.float64), W, H, n_steps=3)
+    Xp = _kernel_input(X, storage)
+    A, B = _solver.w_step(Xp, W, H, 2, 0.0, 0.0, 3, 0.0, True)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(W, expected_W, rtol=rtol)
+    W64 = W.astype(np.float64)
+    np.testing.assert_allclose(A, W64.T @ X.astype(np.float64), rtol=rtol)
+    np.testing.assert_allclose(B, W64.T @ W64, rtol=rtol)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kl_rows_match_numpy(storage, dtype):
+    X = low_rank(dtype=dtype)
+    W, H = _factors(X.shape[0], X.shape[1], 4, dtype=dtype)
+    X64 = X.astype(np.float64)
+    expected_W = _numpy_kl_w_step(X64, W, H)
+    Xp = _kernel_input(X, storage)
+    num, w_sum, part = _solver.w_step(Xp, W, H, 1, 0.0, 0.0, 1, 0.0, True)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(W, expected_W, rtol=rtol)
+    W64, H64 = W.astype(np.float64), H.astype(np.float64)
+    WH = W64 @ H64
+    np.testing.assert_allclose(num, W64.T @ (X64 / WH), rtol=rtol)
+    np.testing.assert_allclose(w_sum, W64.sum(axis=0), rtol=rtol)
+    nz = X64 > 0
+    expected_part = np.sum(X64[nz] * np.log(X64[nz] / WH[nz]) - X64[nz])
+    np.testing.assert_allclose(part, expected_part, rtol=rtol)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_losses_match_numpy(storage, dtype):
+    X = low_rank(dtype=dtype)
+    W, H = _factors(X.shape[0], X.shape[1], 4, dtype=dtype)
+    X64, WH = X.astype(np.float64), W.astype(np.float64) @ H.astype(np.float64)
+    Xp = _kernel_input(X, storage)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    fro = 0.5 * np.sum((X64 - WH) ** 2)
+    np.testing.assert_allclose(divergence(Xp, W, H, 2), fro, rtol=rtol)
+    nz = X64 > 0
+    kl = np.sum(X64[nz] * np.log(X64[nz] / WH[nz])) - X64.sum() + WH.sum()
+    np.testing.assert_allclose(divergence(Xp, W, H, 1), kl, rtol=rtol)
+
+
+def test_objective_from_accumulators_is_exact(X_dense):
+    W, H = _factors(*X_dense.shape, 4)
+    A, B = _solver.w_step(X_dense, W, H, 2, 0.0, 0.0, 1, 0.0, True)
+    sq = float(np.sum(X_dense**2))
+    np.testing.assert_allclose(
+        fro_from_stats(sq, A, B, H), divergence(X_dense, W, H, 2), rtol=1e-10
+    )
+
+
+def test_penalties_enter_the_denominator(X_dense):
+    W, H = _factors(*X_dense.shape, 3)
+    expected = W * (X_dense @ H.T) / (W @ (H @ H.T) + 0.5 + 0.2 * W)
+    _solver.w_step(X_dense, W, H, 2, 0.5, 0.2, 1, 0.0, False)
+    np.testing.assert_allclose(W, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [2, 1])
+def test_dense_and_csr_fits_agree(beta):
+    X = low_rank(dtype=np.float64)
+    results = []
+    for Xin in (X, sp.csr_matrix(X), sp.csc_matrix(X)):
+        W, H = initialize(X, 3, "random", np.random.RandomState(0))
+        res = _solver.fit_mu(_solver.prepare(Xin), W, H, beta, 30, 0.0)
+        results.append(res)
+    for res in results[1:]:
+        np.testing.assert_allclose(res.W, results[0].W, rtol=1e-8)
+        np.testing.assert_allclose(res.H, results[0].H, rtol=1e-8)
+        np.testing.assert_allclose(res.history, results[0].history, rtol=1e-8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 30),
+    m=st.integers(1, 12),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**31 - 1),
+    beta=st.sampled_from([1, 2]),
+    sparse=st.booleans(),
+    zero_fraction=st.sampled_from([0.0, 0.5, 0.9]),
+)
+def test_objective_never_increases(n, m, k, seed, beta, sparse, zero_fraction):
+    """Lee & Seung's theorem: every W-step and H-step lowers the objective."""
+    rng = np.random.RandomState(seed)
+    X = rng.exponential(size=(n, m))
+    X[rng.rand(n, m) < zero_fraction] = 0.0
+    Xp = _solver.prepare(sp.csr_matrix(X) if sparse else X)
+    W, H = initialize(X, k, "random", rng)
+    previous = divergence(Xp, W, H, beta)
+    for _ in range(15):
+        _solver.fit_mu(Xp, W, H, beta, 1, 0.0)
+        current = divergence(Xp, W, H, beta)
+        assert current <= previous * (1 + 1e-9) + 1e-12
+        previous = current
+    assert np.all(W >= 0) and np.all(H >= 0)
+    assert np.all(np.isfinite(W)) and np.all(np.isfinite(H))
+
+
+@pytest.mark.parametrize("beta", [2, 1])
+def test_history_is_non_increasing(beta, X_dense):
+    W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
+    res = _solver.fit_mu(X_dense, W, H, beta, 40, 0.0)
+    assert res.n_iter == 40
+    assert np.all(np.diff(res.history) <= 1e-9 * res.history[:-1])
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("beta", [2, 1])
+def test_float32_stays_float32(storage, beta):
+    X = low_rank(dtype=np.float32)
+    Xp = _kernel_input(X, storage)
+    W, H = initialize(X, 3, "nndsvda", np.random.RandomState(0))
+    assert W.dtype == H.dtype == np.float32
+    res = _solver.fit_mu(Xp, W, H, beta, 20, 0.0)
+    assert res.W.dtype == res.H.dtype == np.float32
+    W64, H64 = initialize(X.astype(np.float64), 3, "nndsvda",
+                          np.random.RandomState(0))
+    res64 = _solver.fit_mu(_kernel_input(X.astype(np.float64), storage),
+                           W64, H64, beta, 20, 0.0)
+    np.testing.assert_allclose(res.history, res64.history, rtol=1e-3)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="needs at least 2 Numba threads to compare")
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("beta", [2, 1])
+def test_same_result_with_one_and_two_threads(storage, beta):
+    X = low_rank(n=203, m=17, seed=3)
+    Xp = _kernel_input(X, storage)
+    outputs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            W, H = initialize(X, 4, "random", np.random.RandomState(0))
+            res = _solver.fit_mu(Xp, W, H, beta, 15, 0.0)
+            outputs.append((res.W.copy(), res.H.copy(), res.history.copy()))
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(*outputs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_chunks_cover_all_rows():
+    for n in (0, 1, 7, 8, 9, 1000):
+        bounds = _kernels.chunk_bounds(n)
+        assert bounds[0] == 0 and bounds[-1] == n
+        assert np.all(np.diff(bounds) >= 0)
+
+
+def test_tol_stops_early_and_max_iter_warns(X_dense):
+    W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
+    res = _solver.fit_mu(X_dense, W, H, 2, 500, 1e-3)
+    assert res.converged and res.n_iter < 500
+    W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        res = _solver.fit_mu(X_dense, W, H, 2, 2, 1e-12)
+    assert not res.converged and res.n_iter == 2
+
+
+def test_verbose_reports_progress(X_dense, capsys):
+    W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
+    _solver.fit_mu(X_dense, W, H, 2, 3, 0.0, verbose=2)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert all("objective" in line and "elapsed" in line for line in lines)
+
+
+def test_solve_codes_is_row_local(X_dense):
+    W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
+    _solver.fit_mu(X_dense, W, H, 2, 20, 0.0)
+    w0 = np.full(4, 0.3)
+    full = _solver.solve_codes(X_dense, H, 2, w0, 100, 1e-4)
+    part = _solver.solve_codes(np.ascontiguousarray(X_dense[::-3]), H, 2, w0, 100, 1e-4)
+    np.testing.assert_array_equal(full[::-3], part)
+
+
+@pytest.mark.parametrize("init", ["random", "nndsvd", "nndsvda", "nndsvdar"])
+def test_inits_are_positive(init, X_dense):
+    W, H = initialize(X_dense, 4, init, np.random.RandomState(0))
+    assert W.shape == (X_dense.shape[0], 4) and H.shape == (4, X_dense.shape[1])
+    # exact zeros are lifted: multiplicative updates could never leave them
+    assert np.all(W > 0) and np.all(H > 0)
+
+
+def test_nndsvd_needs_small_rank_but_default_falls_back(X_dense):
+    with pytest.raises(ValueError, match="init='random'"):
+        initialize(X_dense, X_dense.shape[1] + 1, "nndsvd", np.random.RandomState(0))
+    assert default_init(X_dense.shape[1] + 1, *X_dense.shape) == "random"
+    assert default_init(3, *X_dense.shape) == "nndsvda"
+
+
+def test_custom_init_is_copied(X_dense):
+    W0, H0 = _factors(*X_dense.shape, 3)
+    W0_copy, H0_copy = W0.copy(), H0.copy()
+    W, H = initialize(X_dense, 3, "custom", None, W0, H0)
+    _solver.fit_mu(X_dense, W, H, 2, 5, 0.0)
+    np.testing.assert_array_equal(W0, W0_copy)
+    np.testing.assert_array_equal(H0, H0_copy)
+    with pytest.raises(ValueError, match="shape"):
+        initialize(X_dense, 3, "custom", None, W0[:, :2], H0)
+    with pytest.raises(ValueError, match="both W and H"):
+        initialize(X_dense, 3, "custom", None, W0, None)
+
+
+@pytest.mark.parametrize("beta", [2, 1])
+def test_all_zero_rows_columns_and_matrix_stay_finite(beta):
+    X = low_rank()
+    X[3] = 0.0
+    X[:, 2] = 0.0
+    for data in (X, np.zeros((5, 4))):
+        for Xin in (data, sp.csr_matrix(data)):
+            Xp = _solver.prepare(Xin)
+            W, H = initialize(data, 2, "random", np.random.RandomState(0))
+            res = _solver.fit_mu(Xp, W, H, beta, 10, 1e-4)
+            assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
+            assert np.isfinite(res.objective)
+
+
+def test_prepare_never_modifies_input():
+    X = sp.csr_matrix(low_rank())
+    X.data[:3] = 0.0  # explicit zeros
+    X = X[:, ::-1].tocsr()  # unsorted indices
+    X.has_sorted_indices = False
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    Xp = _solver.prepare(X)
+    assert np.all(Xp.data != 0)
+    for a, b in zip(before, (X.data, X.indices, X.indptr)):
+        np.testing.assert_array_equal(a, b)
