@@ -1,0 +1,287 @@
+"""Tests of the data loaders and the ``sknmfcluster`` command line (offline)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.utils import Bunch
+
+from sknmfcluster import datasets
+from sknmfcluster._cli import main
+from sknmfcluster.datasets import load_data_file, load_dataset
+from sknmfcluster.metrics import clustering_accuracy
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, capsys):
+    """Run the CLI in ``tmp_path``; return (exit code, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+
+    def _run(*argv):
+        code = main(["cluster", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+@pytest.fixture
+def blocks():
+    """Three groups of 20 samples, each living on its own 2 of 6 features."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    X = 0.01 * rng.random((60, 6))
+    for group in range(3):
+        X[y == group, 2 * group:2 * group + 2] += 1 + rng.random((20, 2))
+    return X, y
+
+
+def _scores(out):
+    """{method: (accuracy, nmi)} from the score table of the CLI output."""
+    scores = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] in ("NMF", "KMeans"):
+            scores[fields[0]] = (float(fields[1]), float(fields[2]))
+    return scores
+
+
+def _write_csv(path, X, header=None, labels=None):
+    columns = [X] if labels is None else [X, labels[:, None]]
+    np.savetxt(path, np.hstack(columns), delimiter=",", fmt="%.17g",
+               header=header or "", comments="")
+
+
+# -- load_dataset -------------------------------------------------------------
+def test_load_dataset_digits_bunch():
+    data = load_dataset("digits", return_X_y=False)
+    assert data.name == "digits" and data.image_shape == (8, 8)
+    assert data.data.shape == (1797, 64) and data.data.dtype == np.float64
+    assert data.data.min() == 0.0 and data.data.max() == 1.0
+    assert data.target.dtype == np.int64
+    assert set(np.unique(data.target)) == set(range(10))
+
+
+def test_load_dataset_unknown_name():
+    with pytest.raises(ValueError, match="Unknown data set 'faces'"):
+        load_dataset("faces")
+
+
+def test_load_dataset_mnist_scales_pixels(monkeypatch):
+    def fake_fetch_openml(name, **kwargs):
+        assert name == "mnist_784" and kwargs["as_frame"] is False
+        data = np.array([[0.0] * 783 + [255.0], [51.0] * 784])
+        return Bunch(data=data, target=np.array(["7", "0"], dtype=object))
+
+    monkeypatch.setattr(datasets, "fetch_openml", fake_fetch_openml)
+    data = load_dataset("mnist", return_X_y=False, verbose=False)
+    assert data.name == "mnist" and data.image_shape == (28, 28)
+    assert data.data.max() == 1.0 and data.data[1, 0] == pytest.approx(0.2)
+    assert data.target.dtype == np.int64
+    np.testing.assert_array_equal(data.target, [7, 0])
+
+
+def _offline(*args, **kwargs):
+    raise OSError("network is unreachable")
+
+
+def test_load_dataset_mnist_falls_back_to_digits(monkeypatch):
+    monkeypatch.setattr(datasets, "fetch_openml", _offline)
+    with pytest.warns(UserWarning, match="MNIST could not be downloaded.*digits"):
+        data = load_dataset("mnist", return_X_y=False, verbose=False)
+    assert data.name == "digits" and data.image_shape == (8, 8)
+    assert data.data.shape == (1797, 64)
+
+
+# -- load_data_file -----------------------------------------------------------
+def test_load_npy_round_trip(tmp_path, blocks):
+    X, _ = blocks
+    np.save(tmp_path / "X.npy", X.astype(np.float32))
+    data = load_data_file(tmp_path / "X.npy", return_X_y=False)
+    assert data.data.dtype == np.float32 and data.target is None
+    assert data.image_shape is None and data.name == "X.npy"
+    np.testing.assert_array_equal(data.data, X.astype(np.float32))
+
+
+def test_load_npy_image_stack_is_flattened(tmp_path):
+    images = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
+    np.save(tmp_path / "images.npy", images)
+    data = load_data_file(tmp_path / "images.npy", return_X_y=False)
+    assert data.image_shape == (3, 4) and data.data.dtype == np.float64
+    np.testing.assert_array_equal(data.data, images.reshape(2, 12))
+
+
+@pytest.mark.parametrize("header", [None, "a,b,c,d,e,f"])
+def test_load_csv_without_labels(tmp_path, blocks, header):
+    X, _ = blocks
+    _write_csv(tmp_path / "X.csv", X, header=header)
+    loaded, target = load_data_file(tmp_path / "X.csv")
+    assert target is None
+    np.testing.assert_array_equal(loaded, X)
+
+
+@pytest.mark.parametrize("label_name", ["label", "Y", " target"])
+def test_load_csv_last_column_named_label(tmp_path, blocks, label_name):
+    X, y = blocks
+    _write_csv(tmp_path / "X.csv", X, header="a,b,c,d,e,f," + label_name, labels=y)
+    loaded, target = load_data_file(tmp_path / "X.csv")
+    np.testing.assert_array_equal(loaded, X)
+    assert target.dtype == np.int64
+    np.testing.assert_array_equal(target, y)
+
+
+def test_load_csv_text_labels_kept(tmp_path):
+    (tmp_path / "X.csv").write_text("a,b,label\n1,2,cat\n3,4,dog\n")
+    X, y = load_data_file(tmp_path / "X.csv")
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(y, ["cat", "dog"])
+
+
+def test_load_sparse_npz_round_trip(tmp_path):
+    X = sp.random(30, 12, density=0.3, format="csc", random_state=0)
+    sp.save_npz(tmp_path / "X.npz", X)
+    loaded, target = load_data_file(tmp_path / "X.npz")
+    assert sp.issparse(loaded) and loaded.format == "csr" and target is None
+    np.testing.assert_array_equal(loaded.toarray(), X.toarray())
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("X.txt", "1,2\n", "unknown extension '.txt'"),
+        ("missing.npy", None, "File not found"),
+        ("X.csv", "a,b\n1,2\n3,oops\n", "does not hold comma-separated numbers"),
+        ("X.csv", "", "is empty"),
+        ("X.npz", None, "sparse matrix saved with scipy.sparse.save_npz"),
+        ("X.npy", None, "expected a 2-D array"),
+    ],
+)
+def test_load_data_file_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    elif name == "X.npz":
+        np.savez(path, X=np.ones((2, 2)))
+    elif name == "X.npy":
+        np.save(path, np.ones(5))
+    with pytest.raises(ValueError, match=message):
+        load_data_file(path)
+
+
+def test_load_npy_rejects_text_arrays(tmp_path):
+    np.save(tmp_path / "X.npy", np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(ValueError, match="does not hold numbers"):
+        load_data_file(tmp_path / "X.npy")
+
+
+# -- the command line ---------------------------------------------------------
+def test_cli_digits_compares_nmf_and_kmeans(run, tmp_path):
+    code, out, err = run("digits", "--max-iter", "30")
+    assert code == 0
+    assert "digits: 1797 samples x 64 features, 10 classes" in out
+    scores = _scores(out)
+    assert set(scores) == {"NMF", "KMeans"}
+    labels = np.load(tmp_path / "labels.npy")
+    assert labels.shape == (1797,)
+    # The printed accuracy is the accuracy of the labels written.
+    y = load_dataset("digits")[1]
+    assert scores["NMF"][0] == pytest.approx(clustering_accuracy(y, labels), abs=1e-4)
+    assert 0.1 < scores["KMeans"][0] <= 1.0
+    # 30 iterations is below convergence on digits: one concise warning line.
+    assert "warning: NMF stopped at --max-iter" in err
+
+
+@pytest.mark.parametrize("fmt", ["npy", "csv", "csv-labels", "npz"])
+def test_cli_data_files(run, tmp_path, blocks, fmt):
+    X, y = blocks
+    path = tmp_path / f"X.{fmt[:3]}"
+    if fmt == "npy":
+        np.save(path, X)
+    elif fmt == "csv":
+        _write_csv(path, X)
+    elif fmt == "csv-labels":
+        _write_csv(path, X, header="a,b,c,d,e,f,label", labels=y)
+    else:
+        sp.save_npz(path, sp.csr_matrix(X))
+    code, out, err = run(str(path), "--n-clusters", "3", "--output", "out.csv")
+    assert code == 0, err
+    assert f"X.{fmt[:3]}: 60 samples x 6 features" in out
+    labels = np.loadtxt(tmp_path / "out.csv", skiprows=1, dtype=np.int64)
+    assert labels.shape == (60,)
+    # Each group lives on its own features: NMF recovers the groups exactly.
+    assert clustering_accuracy(y, labels) == 1.0
+    if fmt == "csv-labels":
+        assert _scores(out)["NMF"] == (1.0, 1.0)
+    else:
+        assert "no labels" in out and _scores(out) == {}
+
+
+def test_cli_default_rank_without_labels_is_8(run, tmp_path, blocks):
+    np.save(tmp_path / "X.npy", blocks[0])
+    code, out, _ = run("X.npy")
+    assert code == 0 and "NMFClusterer(n_clusters=8)" in out
+
+
+def test_cli_negative_data_is_an_error(run, tmp_path):
+    np.save(tmp_path / "X.npy", -np.ones((10, 4)))
+    code, _, err = run("X.npy", "--n-clusters", "2")
+    assert code == 2
+    assert err.startswith("error: ") and "Negative values" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "labels.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["nope"], "Unknown data 'nope'"),
+        (["missing.csv"], "File not found"),
+        (["digits", "--output", "labels.txt"], "--output must end in .npy or .csv"),
+        (["digits", "--output", "no/such/dir/l.npy"], "does not exist"),
+    ],
+)
+def test_cli_bad_arguments_exit_2(run, argv, message):
+    code, _, err = run(*argv)
+    assert code == 2 and err.startswith("error: ") and message in err
+
+
+def test_cli_rejects_non_positive_rank(run):
+    with pytest.raises(SystemExit) as exc_info:
+        run("digits", "--n-clusters", "0")
+    assert exc_info.value.code == 2
+
+
+def test_cli_components_image(run, tmp_path):
+    code, out, _ = run("digits", "--max-iter", "5", "--no-kmeans",
+                       "--components-image", "components.png")
+    assert code == 0
+    assert "KMeans" not in _scores(out) and "NMF" in _scores(out)
+    assert (tmp_path / "components.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_cli_components_image_needs_an_image_shape(run, tmp_path, blocks):
+    np.save(tmp_path / "X.npy", blocks[0])
+    code, _, err = run("X.npy", "--components-image", "c.png")
+    assert code == 2 and "cannot draw 6 features as an image" in err
+    assert not (tmp_path / "labels.npy").exists()
+
+
+def test_cli_mnist_offline_falls_back_to_digits(run, monkeypatch):
+    monkeypatch.setattr(datasets, "fetch_openml", _offline)
+    code, out, err = run("mnist", "--max-iter", "5", "--no-kmeans")
+    assert code == 0
+    assert "warning: MNIST could not be downloaded" in err
+    assert "digits: 1797 samples x 64 features" in out
+
+
+def test_python_m_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "sknmfcluster", "--help"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: sknmfcluster" in result.stdout and "cluster" in result.stdout
