@@ -132,40 +132,90 @@ def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
     return part
 
 
+#: Flags for the dot-product and axpy loops only: reassociation lets LLVM
+#: vectorise the reductions (about 3x here); no ``nnan``/``ninf``, and the
+#: functions that divide are compiled without any flag.
+REDUCTION_MATH = {"reassoc", "contract"}
+
+#: Rows accumulated together by the dense kernels, so that each load and
+#: store of the accumulator serves four rows of X.
+ROW_GROUP = 4
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _xh_row(x, H, xh):
+    """``xh = x @ H.T`` for one row; xh : (k,)."""
+    for j in range(H.shape[0]):
+        h = H[j]
+        s = 0.0
+        for f in range(x.shape[0]):
+            s += x[f] * np.float64(h[f])
+        xh[j] = s
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _accumulate_group(X, W, r0, A, B):
+    """``A += W[g].T @ X[g]`` and ``B += W[g].T @ W[g]`` for the rows ``g``
+    ``r0 .. r0 + ROW_GROUP``; A : (k, m) in X's dtype, B : (k, k) float64."""
+    m = X.shape[1]
+    k = W.shape[1]
+    x0, x1, x2, x3 = X[r0], X[r0 + 1], X[r0 + 2], X[r0 + 3]
+    for j in range(k):
+        w0, w1, w2, w3 = W[r0, j], W[r0 + 1, j], W[r0 + 2, j], W[r0 + 3, j]
+        for q in range(k):
+            B[j, q] += (np.float64(w0) * W[r0, q] + np.float64(w1) * W[r0 + 1, q]
+                        + np.float64(w2) * W[r0 + 2, q]
+                        + np.float64(w3) * W[r0 + 3, q])
+        a = A[j]
+        for f in range(m):
+            a[f] += w0 * x0[f] + w1 * x1[f] + w2 * x2[f] + w3 * x3[f]
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _accumulate_row(x, w, A, B):
+    """``A += outer(w, x)``, ``B += outer(w, w)`` for one row."""
+    for j in range(w.shape[0]):
+        wj = w[j]
+        for q in range(w.shape[0]):
+            B[j, q] += np.float64(wj) * w[q]
+        a = A[j]
+        for f in range(x.shape[0]):
+            a[f] += wj * x[f]
+
+
 @njit(cache=True, parallel=True)
 def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate):
     """Frobenius W-step over dense rows; optionally accumulate ``W.T @ X``.
 
     X : (n, m), W : (n, k) updated in place, H : (k, m), HHt : (k, k).
     Returns ``A = W.T @ X`` (k, m) and ``B = W.T @ W`` (k, k) in float64,
-    both with the new ``W`` (zero-sized when ``accumulate`` is false).
+    both with the new ``W`` (zero-sized when ``accumulate`` is false). Inside
+    a chunk ``A`` is summed in X's dtype; chunks are summed in float64.
     """
     n, m = X.shape
     k = H.shape[0]
     n_acc = N_CHUNKS if accumulate else 0
-    A_parts = np.zeros((n_acc, k, m))
+    A_parts = np.zeros((n_acc, k, m), dtype=X.dtype)
     B_parts = np.zeros((n_acc, k, k))
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
-        xh = np.empty(k)
+        xh = np.empty((ROW_GROUP, k))
         new = np.empty(k)
-        for i in range(bounds[c], bounds[c + 1]):
-            x = X[i]
-            w = W[i]
-            for j in range(k):
-                s = 0.0
-                for f in range(m):
-                    s += x[f] * H[j, f]
-                xh[j] = s
-            _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
+        start, stop = bounds[c], bounds[c + 1]
+        stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP
+        for r0 in range(start, stop_groups, ROW_GROUP):
+            # one row at a time, always through the same code, so that a
+            # row's codes never depend on its position in the batch
+            for r in range(ROW_GROUP):
+                _xh_row(X[r0 + r], H, xh[r])
+                _fro_row_steps(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol, new)
             if accumulate:
-                for j in range(k):
-                    wj = np.float64(w[j])
-                    for q in range(k):
-                        B_parts[c, j, q] += wj * w[q]
-                    if wj != 0.0:
-                        for f in range(m):
-                            A_parts[c, j, f] += wj * x[f]
+                _accumulate_group(X, W, r0, A_parts[c], B_parts[c])
+        for i in range(stop_groups, stop):
+            _xh_row(X[i], H, xh[0])
+            _fro_row_steps(xh[0], W[i], HHt, l1, l2, n_steps, tol, new)
+            if accumulate:
+                _accumulate_row(X[i], W[i], A_parts[c], B_parts[c])
     A = np.zeros((k, m) if accumulate else (0, m))
     B = np.zeros((k, k) if accumulate else (0, k))
     for c in range(n_acc):
