@@ -1,0 +1,192 @@
+"""Sphinx configuration of the sknmfcluster documentation.
+
+Build with warnings as errors, from the repository root::
+
+    python -m sphinx -W --keep-going -b html doc doc/_build/html
+
+The build needs no network. Links to the documentation of scikit-learn,
+NumPy, SciPy and Matplotlib (intersphinx) need the inventories of those
+sites, which are fetched over the network: they are only used when
+``SKNMF_DOCS_INTERSPHINX=1`` is set. Without it, references to those
+projects render as plain code text, without a warning.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from sphinx.util import logging
+
+import sknmfcluster
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "sphinxext"))
+
+logger = logging.getLogger(__name__)
+
+# -- Project -----------------------------------------------------------------
+
+project = "sknmfcluster"
+author = "The sknmfcluster developers"
+copyright = "The sknmfcluster developers"
+release = sknmfcluster.__version__
+version = release.split(".dev")[0]
+
+# -- General -----------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "sphinxext"]
+root_doc = "index"
+default_role = "literal"
+# Unresolvable references to other projects (when intersphinx is off) render
+# as plain code text; broken references inside this site still warn (a
+# missing :ref: label or document is a warning whatever ``nitpicky`` says).
+nitpicky = False
+
+# -- autodoc, autosummary, numpydoc -------------------------------------------
+
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+
+# -- intersphinx (only with network access) ----------------------------------
+
+INTERSPHINX = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable/", None),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", None),
+    "sklearn": ("https://scikit-learn.org/stable/", None),
+    "matplotlib": ("https://matplotlib.org/stable/", None),
+}
+if os.environ.get("SKNMF_DOCS_INTERSPHINX", "0") == "1":
+    intersphinx_mapping = INTERSPHINX
+else:
+    intersphinx_mapping = {}
+intersphinx_timeout = 10
+
+# -- sphinx-gallery -------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    # Every plot_*.py is executed during the build; its figures and printed
+    # output go into the page.
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "gallery_order.ExampleOrder",
+    "doc_module": ("sknmfcluster",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"sknmfcluster": None},
+    "remove_config_comments": True,
+    "show_memory": False,
+    "min_reported_time": 1,
+    "matplotlib_animations": False,
+    "image_srcset": [],
+}
+
+# -- HTML ------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"sknmfcluster {release}"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_show_sourcelink = False
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+html_sidebars = {
+    "changelog": [],
+    "install": [],
+    "quick_start": [],
+}
+
+
+# -- Reference helpers -------------------------------------------------------------
+
+
+def resolve_reexported(app, env, node, contnode):
+    """Resolve ``sknmfcluster.<module>.<name>`` to the public ``sknmfcluster.<name>``.
+
+    The API reference documents each public object where users import it
+    from, the top-level package; docstrings may name the defining module
+    (``sknmfcluster.metrics.clustering_accuracy``).
+    """
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("sknmfcluster."):
+        return None
+    name = target.rsplit(".", 1)[-1]
+    if name not in getattr(sknmfcluster, "__all__", ()):
+        return None
+    node["reftarget"] = f"sknmfcluster.{name}"
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder,
+                               node["reftype"], node["reftarget"], node,
+                               contnode)
+
+
+def plain_text_for_foreign_labels(app, env, node, contnode):
+    """Render scikit-learn's own ``:ref:`` labels and glossary terms as text.
+
+    Methods inherited from scikit-learn (``set_output``,
+    ``get_metadata_routing``...) point to labels of scikit-learn's user guide,
+    which only exist on its site. With intersphinx on they are links; without
+    it they would be undefined labels, so they become text. Labels missing
+    from this site's own pages still warn.
+    """
+    if node.get("reftype") not in ("ref", "doc", "term"):
+        return None
+    source = node.source or ""
+    if "docstring of sklearn." not in source:
+        return None
+    return contnode
+
+
+def reexported_data_doc(app, what, name, obj, options, lines):
+    """Give re-exported module data the ``#:`` comment of their definition."""
+    if what != "data" or lines or not name.startswith("sknmfcluster."):
+        return
+    from sphinx.pycode import ModuleAnalyzer
+
+    module = getattr(obj, "__module__", None)
+    short = name.rsplit(".", 1)[-1]
+    for candidate in ("sknmfcluster.metrics",):
+        docs = ModuleAnalyzer.for_module(candidate).find_attr_docs()
+        if ("", short) in docs:
+            lines.extend(docs[("", short)])
+            return
+    logger.warning("no documentation found for %s (%s)", name, module)
+
+
+def quote_trailing_underscore_names(app, what, name, obj, options, lines):
+    """Quote ``(n_features_in_,)`` in shapes, as scikit-learn writes it.
+
+    A bare name ending in ``_`` is a reST reference to an undefined target.
+    The shared docstring text in ``sknmfcluster/_base.py`` has it bare; this
+    shim can go once that text reads ``(`n_features_in_`,)``. It runs before
+    numpydoc parses the docstring.
+    """
+    for i, line in enumerate(lines):
+        lines[i] = line.replace("(n_features_in_,)", "(`n_features_in_`,)")
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", quote_trailing_underscore_names,
+                priority=400)
+    app.connect("missing-reference", resolve_reexported)
+    app.connect("missing-reference", plain_text_for_foreign_labels)
+    app.connect("autodoc-process-docstring", reexported_data_doc)
