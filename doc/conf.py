@@ -12,6 +12,7 @@ projects render as plain code text, without a warning.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -156,20 +157,25 @@ def plain_text_for_foreign_labels(app, env, node, contnode):
     return contnode
 
 
+#: Modules that define public data re-exported by ``sknmfcluster``.
+DATA_MODULES = ("sknmfcluster.metrics",)
+
+
 def reexported_data_doc(app, what, name, obj, options, lines):
     """Give re-exported module data the ``#:`` comment of their definition."""
-    if what != "data" or lines or not name.startswith("sknmfcluster."):
+    if (what != "data" or any(line.strip() for line in lines)
+            or not name.startswith("sknmfcluster.")):
         return
     from sphinx.pycode import ModuleAnalyzer
 
-    module = getattr(obj, "__module__", None)
     short = name.rsplit(".", 1)[-1]
-    for candidate in ("sknmfcluster.metrics",):
-        docs = ModuleAnalyzer.for_module(candidate).find_attr_docs()
+    for module in DATA_MODULES:
+        docs = ModuleAnalyzer.for_module(module).find_attr_docs()
         if ("", short) in docs:
-            lines.extend(docs[("", short)])
+            lines[:] = list(docs[("", short)])
             return
-    logger.warning("no documentation found for %s (%s)", name, module)
+    logger.warning("no documentation found for %s in %s", name,
+                   ", ".join(DATA_MODULES))
 
 
 def quote_trailing_underscore_names(app, what, name, obj, options, lines):
@@ -184,9 +190,20 @@ def quote_trailing_underscore_names(app, what, name, obj, options, lines):
         lines[i] = line.replace("(n_features_in_,)", "(`n_features_in_`,)")
 
 
+def check_api_reference(app):
+    """Warn (an error under ``-W``) when a public name is missing from api.rst."""
+    text = (Path(app.srcdir) / "api.rst").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\s{3}(\w+)\s*$", text, flags=re.M))
+    for name in sknmfcluster.__all__:
+        if not name.startswith("__") and name not in listed:
+            logger.warning("sknmfcluster.%s is public (in __all__) but not "
+                           "listed in doc/api.rst", name)
+
+
 def setup(app):
+    app.connect("builder-inited", check_api_reference)
     app.connect("autodoc-process-docstring", quote_trailing_underscore_names,
                 priority=400)
     app.connect("missing-reference", resolve_reexported)
     app.connect("missing-reference", plain_text_for_foreign_labels)
-    app.connect("autodoc-process-docstring", reexported_data_doc)
+    app.connect("autodoc-process-docstring", reexported_data_doc, priority=400)

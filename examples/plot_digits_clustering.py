@@ -66,28 +66,34 @@ print(f"KMeans clustering accuracy: {kmeans_accuracy:.3f}")
 #
 # Parts versus prototypes
 # -----------------------
-# Top row: the ten NMF components (rows of ``components_``). Bottom row: the
-# ten KMeans centroids.
+# Top: the ten NMF components (rows of ``components_``). Bottom: the ten
+# KMeans centroids.
 
 
-def show_grid(images, title, image_shape, n_cols=5):
-    """Show ``images`` (one flattened image per row) in a grid."""
+def show_grid(fig, images, title, image_shape, titles=None, n_cols=5):
+    """Show ``images`` (one flattened image per row) in a grid on ``fig``."""
     n_rows = int(np.ceil(len(images) / n_cols))
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.6 * n_cols, 1.8 * n_rows))
-    for ax, image in zip(axes.ravel(), images):
-        ax.imshow(image.reshape(image_shape), cmap="gray_r")
+    axes = fig.subplots(n_rows, n_cols)
+    for i, ax in enumerate(axes.ravel()):
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes.ravel()[len(images):]:
-        ax.set_axis_off()
-    fig.suptitle(title)
-    fig.tight_layout()
+        if i >= len(images):
+            ax.set_axis_off()
+            continue
+        ax.imshow(images[i].reshape(image_shape), cmap="gray_r")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=10)
+    fig.suptitle(title, fontsize=13)
 
 
-show_grid(nmf.components_, f"NMF components (accuracy {nmf_accuracy:.2f})",
+fig = plt.figure(figsize=(8, 7.5), layout="constrained")
+top, bottom = fig.subfigures(2, 1, hspace=0.05)
+show_grid(top, nmf.components_,
+          f"NMF components: parts (accuracy {nmf_accuracy:.2f})",
           data.image_shape)
-show_grid(kmeans.cluster_centers_,
-          f"KMeans centroids (accuracy {kmeans_accuracy:.2f})", data.image_shape)
+show_grid(bottom, kmeans.cluster_centers_,
+          f"KMeans centroids: prototypes (accuracy {kmeans_accuracy:.2f})",
+          data.image_shape)
 
 # %%
 # The centroids are blurred whole digits: each is the average of the images of
@@ -96,7 +102,7 @@ show_grid(kmeans.cluster_centers_,
 # rebuilt as a non-negative sum of several of them. That is what NMF is for,
 # and it is also why its clusters follow the parts rather than the digits: a
 # "7" and a "1" share their long stroke, and when that stroke dominates both,
-# both land in the same cluster.
+# both can land in the same cluster.
 #
 # What the NMF clusters contain
 # -----------------------------
@@ -110,9 +116,10 @@ classes, clusters = np.unique(y), np.unique(nmf_labels)
 rows, cols = linear_sum_assignment(table, maximize=True)
 matched = dict(zip(clusters[cols], classes[rows]))
 means = np.array([X[nmf_labels == c].mean(axis=0) for c in clusters])
-show_grid(means, "Mean image of each NMF cluster", data.image_shape)
-for ax, c in zip(plt.gcf().axes, clusters):
-    ax.set_title(f"→ {matched.get(c, '-')}  ({np.sum(nmf_labels == c)})", fontsize=9)
+titles = [f"→ {matched.get(c, '-')}  (n={np.sum(nmf_labels == c)})" for c in clusters]
+fig = plt.figure(figsize=(8, 4), layout="constrained")
+show_grid(fig, means, "Mean image of each NMF cluster", data.image_shape,
+          titles=titles)
 
 # %%
 # Each title gives the digit the cluster is matched to and its size. Clusters

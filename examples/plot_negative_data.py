@@ -80,9 +80,12 @@ print(f"split: clustering accuracy {clustering_accuracy(groups, split_labels):.3
 # %%
 # The components of the split model read back as signed signatures: the
 # positive half minus the negative half of each component. Next to the true
-# signatures (the order of the components is arbitrary):
+# signatures, each component shown in the row of the group its cluster
+# mostly holds:
 H = split[-1].components_
-signed = H[:, :n_features] - H[:, n_features:]
+order = [np.bincount(split_labels[groups == g], minlength=n_groups).argmax()
+         for g in range(n_groups)]
+signed = H[order, :n_features] - H[order, n_features:]
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True)
 for ax, M, title in [(top, signatures, "true signatures"),
                      (bottom, signed, "split NMF: positive minus negative half")]:

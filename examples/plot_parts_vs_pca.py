@@ -60,9 +60,9 @@ show_components(pca.components_, "PCA: holistic features (signed)",
 # %%
 # The NMF components are localised: a stroke, an arc, a corner, each using a
 # few pixels and leaving the rest at zero. The PCA components are whole-image
-# patterns of positive and negative pixels; the first is roughly "a zero
-# minus a one", and later ones are finer and finer corrections, meaningful
-# only in combination.
+# patterns of positive and negative pixels, each a contrast between regions of
+# the image; they are meaningful only in combination, and later ones are
+# finer and finer corrections.
 #
 # How much of each image is zero?
 # -------------------------------
@@ -93,11 +93,12 @@ print(f"reconstruction error ||X - X_hat||_F: NMF {nmf_error:.1f}, "
 # The same contrast on a cloud of points
 # --------------------------------------
 # Three groups of points with non-negative coordinates (the blobs of the
-# textbook this example follows, in two dimensions). PCA's axes start at the
-# mean and are orthogonal, whatever the groups. NMF's two components are
-# directions from the origin, and every point is a non-negative combination
-# of them: they bound a cone that contains the data, and lean towards the
-# outer groups.
+# textbook this example follows, in two dimensions). PCA's axes pass through
+# the mean and are orthogonal, whatever the groups: the first follows the
+# overall spread, the second takes what is left at right angles. NMF's two
+# components are directions from the origin, and every point is a
+# non-negative combination of them: they bound a cone that contains the
+# data, and lean towards the outer groups.
 points, groups = make_blobs(n_samples=300, centers=[[5, 10], [10, 4], [6, 8]],
                             cluster_std=0.8, random_state=0)
 points = np.clip(points, 0, None)
@@ -112,10 +113,12 @@ for h in nmf_2d.components_:
     ax.annotate("", xy=direction, xytext=origin,
                 arrowprops=dict(arrowstyle="->", color="black", lw=2))
 for v, s in zip(pca_2d.components_, np.sqrt(pca_2d.explained_variance_)):
-    ax.annotate("", xy=mean + 3 * s * v, xytext=mean,
-                arrowprops=dict(arrowstyle="->", color="tab:red", lw=2))
+    # Two standard deviations either side of the mean along each axis.
+    ax.annotate("", xy=mean + 2 * s * v, xytext=mean - 2 * s * v,
+                arrowprops=dict(arrowstyle="<->", color="tab:red", lw=2),
+                annotation_clip=False)
 ax.plot([], [], color="black", lw=2, label="NMF components (from the origin)")
-ax.plot([], [], color="tab:red", lw=2, label="PCA axes (from the mean)")
+ax.plot([], [], color="tab:red", lw=2, label="PCA axes (through the mean)")
 ax.set_xlim(0, 15)
 ax.set_ylim(0, 15)
 ax.set_aspect("equal")

@@ -1,7 +1,7 @@
 """
-=====================================
+===================================
 A first NMF: a small ratings matrix
-=====================================
+===================================
 
 Five users have rated four items from 0 to 5 (0 meaning "not rated"). A rank-2
 non-negative factorization explains the ratings by two hidden *tastes*: how
@@ -41,12 +41,12 @@ def heatmap(ax, M, title, rows, cols, cmap="viridis", vmin=None, vmax=None):
     ax.set_xticks(range(M.shape[1]), cols)
     ax.set_yticks(range(M.shape[0]), rows)
     ax.set_title(title)
-    # White text on the dark half of the colour map, black on the light half.
-    low, high = image.get_clim()
-    middle = (low + high) / 2
     for (i, j), value in np.ndenumerate(M):
+        # Black text on light cells, white on dark ones.
+        red, green, blue, _ = image.cmap(image.norm(value))
+        light = 0.299 * red + 0.587 * green + 0.114 * blue > 0.5
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
-                color="white" if value < middle else "black")
+                color="black" if light else "white")
     return image
 
 
@@ -70,7 +70,7 @@ print(f"H, shape {H.shape}:\n{np.round(H, 2)}")
 # the other for items 3 and 4 (item 4 gets some of both). :math:`W` shows how
 # much of each taste every user has: users 1 and 2 have almost only one
 # taste, users 4 and 5 mostly the other, and user 3 has some of both.
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6),
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.6),
                          gridspec_kw={"width_ratios": [4, 2, 4]})
 heatmap(axes[0], V, "V (ratings)", users, items, vmin=0, vmax=5)
 heatmap(axes[1], W, "W (users × tastes)", users, tastes)
@@ -87,7 +87,7 @@ fig.tight_layout()
 V_hat = model.inverse_transform(W)
 residual = V - V_hat
 bound = np.abs(residual).max()
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
 heatmap(axes[0], V, "V", users, items, vmin=0, vmax=5)
 heatmap(axes[1], V_hat, "W H (reconstruction)", users, items, vmin=0, vmax=5)
 heatmap(axes[2], residual, "V − W H (error)", users, items, cmap="coolwarm",
