@@ -35,7 +35,7 @@ X, y = X[subset], y[subset]
 
 pipe = make_pipeline(MinMaxScaler(),
                      NMFClusterer(random_state=0, max_iter=200, tol=1e-3))
-grid = {"nmfclusterer__n_clusters": [4, 6, 8, 10, 14, 20]}
+grid = {"nmfclusterer__n_clusters": [4, 7, 10, 13, 16]}
 cv = KFold(n_splits=3, shuffle=True, random_state=0)
 
 # %%
