@@ -20,8 +20,10 @@ Rows are split into ``N_CHUNKS`` contiguous chunks, independent of the thread
 count, each with a private float64 accumulator; the accumulators are summed in
 chunk order, so the results do not depend on the number of threads.
 
-No ``fastmath`` flag is used: its ``nnan``/``ninf`` assumptions may delete the
-guards in front of the divisions.
+Only the reassociation and contraction fast-math flags are used, and only on
+the dot-product and axpy helpers that have no division: ``nnan``/``ninf``
+could delete the guards in front of the divisions. Reassociation changes the
+rounding, not its determinism: a row always goes through the same code.
 """
 
 import numpy as np
@@ -37,6 +39,24 @@ EPSILON = 1e-30
 #: summation order, hence the result, does not depend on the thread count.
 N_CHUNKS = 8
 
+#: Flags for the dot-product and axpy loops only: reassociation lets LLVM
+#: vectorise the reductions (about 3x here); no ``nnan``/``ninf``, and the
+#: functions that divide are compiled without any flag.
+REDUCTION_MATH = {"reassoc", "contract"}
+
+
+@njit(cache=True)
+def ordered_sum(parts):
+    """Sum of the per-chunk partial results, in chunk order.
+
+    Kept out of the parallel kernels on purpose: there, ``parts.sum()`` would
+    become a parallel reduction whose order depends on the thread count.
+    """
+    total = 0.0
+    for c in range(parts.shape[0]):
+        total += parts[c]
+    return total
+
 
 @njit(cache=True)
 def chunk_bounds(n_rows):
@@ -45,6 +65,15 @@ def chunk_bounds(n_rows):
     for c in range(N_CHUNKS + 1):
         bounds[c] = (c * n_rows) // N_CHUNKS
     return bounds
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _dot(a, b):
+    """``a @ b`` for two vectors, accumulated in float64."""
+    s = 0.0
+    for q in range(a.shape[0]):
+        s += np.float64(a[q]) * b[q]
+    return s
 
 
 @njit(cache=True)
@@ -61,9 +90,7 @@ def _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new):
         change = 0.0
         largest = 0.0
         for j in range(k):
-            den = l1 + l2 * w[j]
-            for q in range(k):
-                den += HHt[j, q] * w[q]
+            den = l1 + l2 * w[j] + _dot(HHt[j], w)
             new[j] = w[j] * xh[j] / max(den, EPSILON)
         for j in range(k):
             change = max(change, abs(new[j] - w[j]))
@@ -131,11 +158,6 @@ def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
         w_sum[j] += w[j]
     return part
 
-
-#: Flags for the dot-product and axpy loops only: reassociation lets LLVM
-#: vectorise the reductions (about 3x here); no ``nnan``/``ninf``, and the
-#: functions that divide are compiled without any flag.
-REDUCTION_MATH = {"reassoc", "contract"}
 
 #: Rows accumulated together by the dense kernels, so that each load and
 #: store of the accumulator serves four rows of X.
@@ -352,43 +374,85 @@ def _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate):
     return num_t, w_sum, obj
 
 
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _wh_row(w, H, wh):
+    """``wh = w @ H`` for one row, as axpys along the features; wh : (m,)."""
+    wh[:] = 0.0
+    for j in range(H.shape[0]):
+        wj = np.float64(w[j])
+        h = H[j]
+        for f in range(wh.shape[0]):
+            wh[f] += wj * h[f]
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _sq_residual(x, wh):
+    """``sum((x - wh) ** 2)`` for one row."""
+    s = 0.0
+    for f in range(x.shape[0]):
+        d = x[f] - wh[f]
+        s += d * d
+    return s
+
+
+@njit(cache=True)
+def _kl_row_divergence(x, wh):
+    """Generalized KL divergence ``D(x || wh)`` of one row."""
+    s = 0.0
+    for f in range(x.shape[0]):
+        xv = np.float64(x[f])
+        if xv != 0.0:
+            s += xv * np.log(xv / max(wh[f], EPSILON)) - xv
+        s += wh[f]
+    return s
+
+
 @njit(cache=True, parallel=True)
 def fro_loss_dense(X, W, H):
     """Exact ``sum((X - W @ H) ** 2)``, streamed row by row (no dense W @ H)."""
     n, m = X.shape
-    k = H.shape[0]
     parts = np.zeros(N_CHUNKS)
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
+        wh = np.empty(m)
         for i in range(bounds[c], bounds[c + 1]):
-            for f in range(m):
-                wh = 0.0
-                for j in range(k):
-                    wh += np.float64(W[i, j]) * H[j, f]
-                d = X[i, f] - wh
-                parts[c] += d * d
-    return parts.sum()
+            _wh_row(W[i], H, wh)
+            parts[c] += _sq_residual(X[i], wh)
+    return ordered_sum(parts)
 
 
 @njit(cache=True, parallel=True)
 def kl_loss_dense(X, W, H):
     """Exact generalized KL divergence ``D(X || W @ H)``, streamed row by row."""
     n, m = X.shape
-    k = H.shape[0]
+    parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        wh = np.empty(m)
+        for i in range(bounds[c], bounds[c + 1]):
+            _wh_row(W[i], H, wh)
+            parts[c] += _kl_row_divergence(X[i], wh)
+    return ordered_sum(parts)
+
+
+@njit(cache=True, parallel=True)
+def sq_norm_dense(X):
+    """``||X||_F^2`` in float64, without a float64 copy of X."""
+    n = X.shape[0]
     parts = np.zeros(N_CHUNKS)
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
         for i in range(bounds[c], bounds[c + 1]):
-            for f in range(m):
-                wh = 0.0
-                for j in range(k):
-                    wh += np.float64(W[i, j]) * H[j, f]
-                xv = np.float64(X[i, f])
-                if xv != 0.0:
-                    parts[c] += xv * np.log(xv / max(wh, EPSILON)) - xv + wh
-                else:
-                    parts[c] += wh
-    return parts.sum()
+            parts[c] += _sq_row(X[i])
+    return ordered_sum(parts)
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _sq_row(x):
+    s = 0.0
+    for f in range(x.shape[0]):
+        s += np.float64(x[f]) * x[f]
+    return s
 
 
 @njit(cache=True, parallel=True)
@@ -415,4 +479,4 @@ def wh_at_nonzeros_csr(data, indices, indptr, W, Ht):
                     continue
                 cross[c] += xv * wh
                 kl[c] += xv * np.log(xv / max(wh, EPSILON)) - xv
-    return cross.sum(), kl.sum()
+    return ordered_sum(cross), ordered_sum(kl)

@@ -61,8 +61,7 @@ def sq_norm(Xp):
     """``||X||_F^2`` in float64."""
     if isinstance(Xp, Csr):
         return Xp.sq_norm
-    flat = Xp.reshape(-1)
-    return float(np.dot(flat.astype(np.float64), flat))
+    return float(_kernels.sq_norm_dense(Xp))
 
 
 def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate):

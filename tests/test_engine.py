@@ -185,7 +185,8 @@ def test_same_result_with_one_and_two_threads(storage, beta):
             numba.set_num_threads(threads)
             W, H = initialize(X, 4, "random", np.random.RandomState(0))
             res = _solver.fit_mu(Xp, W, H, beta, 15, 0.0)
-            outputs.append((res.W.copy(), res.H.copy(), res.history.copy()))
+            loss = divergence(Xp, res.W, res.H, beta)
+            outputs.append((res.W.copy(), res.H.copy(), res.history.copy(), loss))
     finally:
         numba.set_num_threads(before)
     for a, b in zip(*outputs):
