@@ -178,18 +178,6 @@ def reexported_data_doc(app, what, name, obj, options, lines):
                    ", ".join(DATA_MODULES))
 
 
-def quote_trailing_underscore_names(app, what, name, obj, options, lines):
-    """Quote ``(n_features_in_,)`` in shapes, as scikit-learn writes it.
-
-    A bare name ending in ``_`` is a reST reference to an undefined target.
-    The shared docstring text in ``sknmfcluster/_base.py`` has it bare; this
-    shim can go once that text reads ``(`n_features_in_`,)``. It runs before
-    numpydoc parses the docstring.
-    """
-    for i, line in enumerate(lines):
-        lines[i] = line.replace("(n_features_in_,)", "(`n_features_in_`,)")
-
-
 def check_api_reference(app):
     """Warn (an error under ``-W``) when a public name is missing from api.rst."""
     text = (Path(app.srcdir) / "api.rst").read_text(encoding="utf-8")
@@ -202,7 +190,6 @@ def check_api_reference(app):
 
 def setup(app):
     app.connect("builder-inited", check_api_reference)
-    app.connect("autodoc-process-docstring", quote_trailing_underscore_names,
                 priority=400)
     app.connect("missing-reference", resolve_reexported)
     app.connect("missing-reference", plain_text_for_foreign_labels)
