@@ -19,7 +19,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sknmfcluster import NMFClusterer
+from sknmfcluster import NMFClusterer, SparseNMF
 
 # scikit-learn feeds check_clustering StandardScaler-ed (hence negative) blobs
 # and does not honour the positive_only tag there, while
@@ -39,7 +39,13 @@ def _expected_failures(estimator):
     return CLUSTERER_XFAIL if isinstance(estimator, NMFClusterer) else {}
 
 
-ESTIMATORS = [NMFClusterer(max_iter=100)]
+ESTIMATORS = [
+    NMFClusterer(max_iter=100),
+    SparseNMF(max_iter=100),
+    # the projected path: both targets and a code penalty
+    SparseNMF(sparseness_components=0.5, sparseness_codes=0.5, alpha_W=0.01,
+              max_iter=50),
+]
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
