@@ -67,9 +67,13 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
     (whose codes mix several components).
 
     On ``load_digits`` (pixels scaled to [0, 1], 10 clusters) the default
-    reaches a clustering accuracy of 0.88 against 0.79 for KMeans, 0.81 for
-    spectral clustering and 0.41 for the argmax of plain NMF; see the
-    clustering study in the :ref:`User Guide <user_guide>`.
+    reaches a clustering accuracy of 0.90 (mean over 5 seeds) against 0.79
+    for KMeans, 0.81 for spectral clustering and 0.41 for the argmax of
+    plain NMF, in about half a second; see the clustering study in the
+    :ref:`User Guide <user_guide>`. The symmetric fit starts from the
+    clusters of spectral clustering on the same graph (``init``), which it
+    refines. Use ``method="nmf"`` for the factorization of ``X`` itself:
+    parts-based components, or the reconstruction of the data.
 
     **New samples.** ``transform`` and ``predict`` solve each sample on its
     own against fitted quantities, so a sample's result never depends on the
