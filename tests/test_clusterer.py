@@ -105,15 +105,16 @@ def test_float32_preserved_end_to_end(beta_loss, digits):
 
 def test_n_init_keeps_the_best_run(digits, capsys):
     X, _ = digits
-    model = NMFClusterer(6, init="random", n_init=4, random_state=0, max_iter=30,
-                         verbose=1).fit(X)
+    model = NMFClusterer(6, method="nmf", init="random", n_init=4, random_state=0,
+                         max_iter=30, verbose=1).fit(X)
     runs = [line for line in capsys.readouterr().out.splitlines()
             if line.startswith("Run ")]
     assert len(runs) == 4
     objectives = [float(line.split("objective ")[1].split()[0]) for line in runs]
     iterations = [int(line.split("after ")[1].split()[0]) for line in runs]
     assert model.n_iter_ == iterations[int(np.argmin(objectives))]
-    single = NMFClusterer(6, init="random", random_state=0, max_iter=30).fit(X)
+    single = NMFClusterer(6, method="nmf", init="random", random_state=0,
+                          max_iter=30).fit(X)
     assert model.reconstruction_err_ <= single.reconstruction_err_ * (1 + 1e-6)
 
 
