@@ -6,6 +6,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.utils.estimator_checks import check_estimator
 
 from sknmfcluster import NMFClusterer, _graph, _graph_kernels, _solver
 from sknmfcluster.metrics import clustering_accuracy, clustering_accuracy_scorer
@@ -326,3 +327,18 @@ def test_grid_search_tunes_the_graph_parameters(digits):
     ).fit(X, y)
     assert grid.best_params_["method"] in ("symmetric", "graph")
     assert grid.best_score_ > 0.6
+
+
+@pytest.mark.parametrize("estimator", [
+    NMFClusterer(method="graph", max_iter=50),
+    NMFClusterer(assign_labels="kmeans", max_iter=50),
+    NMFClusterer(method="nmf", assign_labels="kmeans", max_iter=50),
+], ids=["graph", "symmetric-kmeans", "nmf-kmeans"])
+def test_non_default_settings_pass_check_estimator(estimator):
+    """test_common.py checks the default; the other methods keep the contract."""
+    results = check_estimator(
+        estimator, on_fail=None,
+        expected_failed_checks={"check_clustering": "negative data, see "
+                                "test_common.py"})
+    failed = [r["check_name"] for r in results if r["status"] == "failed"]
+    assert failed == []
