@@ -317,9 +317,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         return self._set_fitted(Xp, result)
 
     def _fit_graph(self, X, W, H):
-        Xp = _solver.prepare(X)
-        self._nn = _graph.fit_neighbors(Xp, self.n_neighbors)
-        S, degrees = _graph.training_graph(self._nn, Xp, X.dtype)
+        Xp, G, S, degrees = self._neighbour_graph(X)
         rng = check_random_state(self.random_state)
 
         def fit_one(init):
@@ -329,13 +327,11 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
 
         best = self._best_run(fit_one, self.init or default_init(
             self.n_clusters, *X.shape))
-        self.graph_factor_ = best.W
-        return self._set_fitted(Xp, best)
+        self.components_ = best.H
+        return self._finish_graph_fit(Xp, G, best)
 
     def _fit_symmetric(self, X, W, H):
-        Xp = _solver.prepare(X)
-        self._nn = _graph.fit_neighbors(Xp, self.n_neighbors)
-        S, self._degrees = _graph.training_graph(self._nn, Xp, X.dtype)
+        Xp, G, S, self._degrees = self._neighbour_graph(X)
         A, _ = _graph.degree_normalize(S)
         rank, rng = self.n_clusters, check_random_state(self.random_state)
 
@@ -345,12 +341,32 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
                                      self.verbose)
 
         best = self._best_run(fit_one, self.init or "spectral")
-        self.graph_factor_ = best.W.astype(X.dtype)
+        self.components_ = None  # fitted from the codes, below
+        return self._finish_graph_fit(Xp, G, best)
+
+    def _neighbour_graph(self, X):
+        """Prepared ``X``, its neighbour rows ``G``, the graph ``S``, degrees."""
+        Xp = _solver.prepare(X)
+        self._nn = _graph.fit_neighbors(Xp, self.n_neighbors)
+        G = _graph.query_graph(self._nn, Xp, X.dtype)
+        S = _graph.symmetrize(G)
+        return Xp, G, S, np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
+
+    def _finish_graph_fit(self, Xp, G, best):
+        """Store the graph factor, then solve the training codes as ``transform`` does.
+
+        The training samples' neighbour rows ``G`` are exactly what a query
+        of the training data returns, so the codes are those of
+        ``transform(X)`` without a second neighbour search. For
+        ``"symmetric"`` the components are then fitted to the codes.
+        """
+        self.graph_factor_ = best.W.astype(G.dtype)  # G has X's dtype
         scale = float(np.mean(best.W)) or 1.0
         self._code_init = np.maximum(best.W.mean(axis=0), 1e-6 * scale)
         self.n_iter_ = int(best.n_iter)
-        codes = self._solve_codes(Xp)
-        self.components_ = self._fit_components(X, codes)
+        codes = self._codes_from_graph(Xp, G)
+        if self.components_ is None:
+            self.components_ = self._fit_components(_graph.as_csr(Xp), codes)
         self.reconstruction_err_ = reconstruction_error(
             divergence(Xp, codes, self.components_, self._beta))
         return codes
@@ -394,16 +410,18 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """Codes of prepared input, each row on its own; see the class notes."""
         if self._method == "nmf":
             return super()._solve_codes(Xp, **penalties)
-        dtype = self.graph_factor_.dtype
-        w0 = self._code_init.astype(dtype)
+        return self._codes_from_graph(Xp, _graph.query_graph(
+            self._nn, Xp, self.graph_factor_.dtype))
+
+    def _codes_from_graph(self, Xp, G):
+        """Codes of prepared input whose rows have the neighbour rows ``G``."""
+        w0 = self._code_init.astype(self.graph_factor_.dtype)
         if self._method == "graph":
-            G = _graph.query_graph(self._nn, Xp, dtype)
             codes = _graph.gnmf_codes(Xp, G, self.graph_factor_,
                                       self.components_, self._strength, w0,
                                       self.max_iter, self.tol)
         else:
-            A_rows = _graph.symnmf_affinity_rows(self._nn, Xp, self._degrees,
-                                                 dtype)
+            A_rows, _ = _graph.degree_normalize(G, col_degrees=self._degrees)
             codes = _graph.symnmf_codes(A_rows, self.graph_factor_, w0,
                                         self.max_iter, self.tol)
         # An all-zero sample has no signal: no membership, label -1, as with

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import ArpackError, ArpackNoConvergence
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import (ArpackError, ArpackNoConvergence,
+                                 LinearOperator, eigsh)
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.manifold import spectral_embedding
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_array
@@ -203,14 +204,12 @@ def init_symnmf(A, S, rank, init, rng, W=None):
     - ``"random"``: uniform in ``[0, 2 sqrt(mean(A) / rank)]`` (Kuang et al.
       2012).
 
-    The eigenvectors come from :func:`sklearn.manifold.spectral_embedding`
-    (shift-invert ARPACK on the sparse Laplacian, as in
-    :class:`~sklearn.cluster.SpectralClustering`), which also resolves the
-    repeated eigenvalue 1 of a graph with several connected components;
-    plain Lanczos on ``A`` does not, and an init from its eigenvectors mixes
-    components that the multiplicative updates then cannot separate. The
-    spectral inits need ``rank < n_samples`` and a graph with edges between
-    samples, and fall back to ``"random"`` otherwise.
+    The eigenvectors come from ARPACK on the sparse ``A``, with the repeated
+    eigenvalue 1 of a graph with several connected components handled
+    exactly (:func:`_leading_eigenvectors`): from eigenvectors that mix
+    components, the multiplicative updates keep columns that span two
+    components and cannot separate them. The spectral inits need ``rank <
+    n_samples`` and fall back to ``"random"`` otherwise.
     """
     n = A.shape[0]
     scale = float(np.sqrt(A.sum(dtype=np.float64) / (n * n) / rank))
@@ -218,7 +217,7 @@ def init_symnmf(A, S, rank, init, rng, W=None):
     if init == "custom":
         start = _custom_symmetric(W, n, rank)
     elif init != "random" and rank < n:
-        U = _leading_eigenvectors(S, rank, rng)
+        U = _leading_eigenvectors(A, S, rank, rng)
         if U is not None and init == "spectral":
             start = _spectral_indicator(A, U, rank, rng)
         elif U is not None:
@@ -242,27 +241,40 @@ def _custom_symmetric(W, n, rank):
     return W.copy()
 
 
-def _leading_eigenvectors(S, rank, rng):
-    """Unit eigenvectors (n, rank) of the normalised graph, largest eigenvalues first.
+def _leading_eigenvectors(A, S, rank, rng):
+    """Unit eigenvectors (n, rank) of ``A = D^-1/2 S D^-1/2``, largest eigenvalues.
 
-    Self-loops are left out, as scikit-learn's Laplacian ignores them; None
-    when a sample has no other neighbour or the eigensolver fails.
+    A graph with ``c`` connected components has the eigenvalue 1 ``c``
+    times, with eigenvectors ``D^1/2`` times each component's indicator.
+    Lanczos (ARPACK) finds one vector of a repeated eigenvalue at best, so
+    these are written down exactly and ARPACK runs on ``A`` with them
+    deflated, for the remaining ``rank - c`` vectors (a sparse product per
+    step, no factorisation). With ``c >= rank`` components, the vectors are
+    those of the ``rank - 1`` largest components and one for all the others
+    together. None when ARPACK fails.
     """
-    S_off = sp.csr_matrix(S - sp.diags(S.diagonal()))
-    S_off.eliminate_zeros()
-    degrees = np.asarray(S_off.sum(axis=1)).ravel()
-    if np.any(degrees <= 0):
-        return None
+    n = A.shape[0]
+    n_comp, comp = connected_components(S, directed=False)
+    sqrt_d = np.sqrt(np.asarray(S.sum(axis=1), dtype=np.float64).ravel())
+    sizes = np.bincount(comp)
+    if n_comp >= rank:
+        order = np.argsort(-sizes, kind="stable")
+        group = np.full(n_comp, rank - 1)
+        group[order[:rank - 1]] = np.arange(rank - 1)
+        comp, n_comp = group[comp], rank
+    V = np.zeros((n, n_comp))
+    V[np.arange(n), comp] = sqrt_d
+    V /= np.linalg.norm(V, axis=0)
+    if n_comp == rank:
+        return V
+    deflated = LinearOperator(
+        (n, n), matvec=lambda x: A @ x - V @ (V.T @ x), dtype=np.float64)
     try:
-        with warnings.catch_warnings():
-            # "Graph is not fully connected": expected for separated clusters
-            warnings.simplefilter("ignore", UserWarning)
-            E = spectral_embedding(S_off, n_components=rank, random_state=rng,
-                                   norm_laplacian=True, drop_first=False)
-    except (ValueError, RuntimeError, ArpackError, ArpackNoConvergence):
+        _, U = eigsh(deflated, rank - n_comp, which="LA",
+                     v0=rng.uniform(-1.0, 1.0, n))
+    except (ArpackError, ArpackNoConvergence, ValueError):
         return None
-    U = E * np.sqrt(degrees)[:, None]  # u = D^1/2 e, eigenvectors of A
-    return U / np.maximum(np.linalg.norm(U, axis=0), np.finfo(float).tiny)
+    return np.hstack([V, U])
 
 
 def _spectral_indicator(A, U, rank, rng):
@@ -437,19 +449,6 @@ def symnmf_codes(A_rows, W_train, w0, max_iter, tol):
     Ht = np.ascontiguousarray(W_train.T)
     return _solver.solve_codes(_solver.prepare(A_rows), Ht, FROBENIUS, w0,
                                max_iter, tol)
-
-
-def symnmf_affinity_rows(nbrs, Xp, degrees, dtype):
-    """Normalised affinity of each row of ``X`` to the training samples.
-
-    ``a_j = g_j / sqrt(d_q d_j)`` with ``g`` the row's binary neighbour row,
-    ``d_q`` its sum and ``d_j`` the training degrees: the training
-    normalisation ``D^-1/2 S D^-1/2`` applied to one row at a time, so a
-    row's affinities never depend on the other rows queried.
-    """
-    G = query_graph(nbrs, Xp, dtype)
-    A_rows, _ = degree_normalize(G, col_degrees=degrees)
-    return A_rows
 
 
 def zero_rows(Xp):

@@ -138,6 +138,30 @@ def test_fit_never_densifies_an_n_by_n_matrix(digits, monkeypatch):
     assert (n, n) not in calls
 
 
+@pytest.mark.parametrize("rank", [2, 3, 5])
+def test_leading_eigenvectors_resolve_disconnected_components(rank):
+    # three well-separated groups: the 10-NN graph has three components and
+    # the eigenvalue 1 three times, which plain Lanczos does not resolve
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.rand(30, 4) + 10 * c for c in range(3)])
+    A, S = _affinity(X)
+    U = _graph._leading_eigenvectors(A, S, rank, np.random.RandomState(0))
+    assert U.shape == (90, rank)
+    np.testing.assert_allclose(U.T @ U, np.eye(rank), atol=1e-8)
+    groups = np.repeat(np.arange(3), 30)
+    if rank >= 3:
+        # A U = U diag(lambda), with lambda = 1 on the three indicator vectors
+        values = np.einsum("ij,ij->j", U, A @ U)
+        np.testing.assert_allclose(A @ U, U * values, atol=1e-6)
+        np.testing.assert_allclose(values[:3], 1.0, atol=1e-10)
+    labels = _graph._spectral_indicator(A, U, rank, rng).argmax(axis=1)
+    if rank <= 3:  # no group is split
+        assert all(len(np.unique(labels[groups == c])) == 1 for c in range(3))
+    if rank >= 3:  # no cluster spans two groups
+        assert all(len(np.unique(groups[labels == j])) == 1
+                   for j in np.unique(labels))
+
+
 # -- the solvers ---------------------------------------------------------------
 @pytest.mark.parametrize("init", ["spectral", "nndsvda", "random"])
 def test_symnmf_objective_never_increases(digits, init):
