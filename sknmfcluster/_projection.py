@@ -41,7 +41,7 @@ learning", JMLR 14, 2013.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import EPSILON
+from ._kernels import EPSILON, N_CHUNKS, chunk_bounds
 
 #: Relative gap that :func:`_sorted_strict` enforces between sorted entries,
 #: so that a block of equal entries (all the zeros of a sparse row, or the
@@ -89,6 +89,27 @@ def hoyer_sparseness_rows(X):
     return out
 
 
+#: Vectors up to this length are sorted by insertion, without allocating
+#: (the codes, projected row by row inside parallel loops).
+INSERTION_SORT_MAX = 32
+
+
+@njit(cache=True)
+def _argsort_descending(y, order):
+    """Stable descending argsort of ``y`` (n,) into ``order`` (n,) int64."""
+    n = y.shape[0]
+    if n > INSERTION_SORT_MAX:
+        order[:] = np.argsort(-y, kind="mergesort")
+        return
+    for i in range(n):
+        order[i] = i
+        j = i
+        while j > 0 and y[order[j - 1]] < y[i]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = i
+
+
 @njit(cache=True)
 def _sorted_strict(y, order, z):
     """Sort ``y`` (n,) descending, as offsets ``z`` (n,) from its largest entry.
@@ -100,7 +121,7 @@ def _sorted_strict(y, order, z):
     one (a change far below the float32 resolution of the factors).
     """
     n = y.shape[0]
-    order[:] = np.argsort(-y, kind="mergesort")
+    _argsort_descending(y, order)
     top = y[order[0]]
     scale = max(abs(top), abs(y[order[n - 1]]))
     gap = TIE_GAP * (scale if scale > 0.0 else 1.0)
@@ -237,17 +258,19 @@ def project_rows_unit(Y, ratio):
 def project_rows_cone(Y, ratio):
     """Project every row of ``Y`` (n, k) onto the sparseness cone, in place."""
     n, k = Y.shape
-    for i in prange(n):
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
         y = np.empty(k)
         out = np.empty(k)
         u = np.empty(k)
         order = np.empty(k, dtype=np.int64)
         z = np.empty(k)
-        for j in range(k):
-            y[j] = Y[i, j]
-        project_cone(y, ratio, out, u, order, z)
-        for j in range(k):
-            Y[i, j] = out[j]
+        for i in range(bounds[c], bounds[c + 1]):
+            for j in range(k):
+                y[j] = Y[i, j]
+            project_cone(y, ratio, out, u, order, z)
+            for j in range(k):
+                Y[i, j] = out[j]
 
 
 # -- projected gradient on the codes, one row at a time -----------------------
@@ -305,24 +328,21 @@ def _row_objective(kl, xh, G, x_val, x_col, Ht, Hsum, w, l1, l2, grad,
 
 @njit(cache=True)
 def _pg_row(kl, xh, G, x_val, x_col, Ht, Hsum, w, cand, ratio, l1, l2, step,
-            n_steps, tol):
+            n_steps, tol, scratch, order):
     """Projected-gradient steps on one row of codes, ``w`` (k,) in place.
 
     The steps start from the projection of ``w`` or, if its objective is
     lower, from that of ``cand`` (k,), another guess (the multiplicative
-    step's result, or ``w`` itself); the result always lies in the cone. ``step`` is the first step
-    size; ``step <= 0`` means ``||w|| / ||grad||``. Stops after ``n_steps``
-    steps or once the largest change is at most ``tol`` times the largest
-    entry.
+    step's result, or ``w`` itself); the result always lies in the cone.
+    ``step`` is the first step size; ``step <= 0`` means ``||w|| /
+    ||grad||``. Stops after ``n_steps`` steps or once the largest change is
+    at most ``tol`` times the largest entry. ``scratch`` (6, k) float64 and
+    ``order`` (k,) int64 are work space, so that nothing is allocated per
+    row.
     """
     k = w.shape[0]
-    cur = np.empty(k)
-    trial = np.empty(k)
-    moved = np.empty(k)
-    grad = np.empty(k)
-    u = np.empty(k)
-    order = np.empty(k, dtype=np.int64)
-    z = np.empty(k)
+    cur, trial, moved = scratch[0], scratch[1], scratch[2]
+    grad, u, z = scratch[3], scratch[4], scratch[5]
     for j in range(k):
         moved[j] = w[j]
     project_cone(moved, ratio, cur, u, order, z)
@@ -372,45 +392,86 @@ def _pg_row(kl, xh, G, x_val, x_col, Ht, Hsum, w, cand, ratio, l1, l2, step,
 
 
 @njit(cache=True, parallel=True)
-def pg_rows_fro(XHt, G, W, W_cand, ratio, l1, l2, step, n_steps, tol):
-    """Projected-gradient codes under the Frobenius loss, every row of ``W``.
+def pg_rows_fro_dense(X, H, G, W, W_cand, ratio, l1, l2, step, n_steps, tol):
+    """Projected-gradient codes under the Frobenius loss, dense ``X`` (n, m).
 
-    XHt : (n, k) ``X @ H.T``; G : (k, k) ``H @ H.T``; W : (n, k) updated in
-    place, each row in the cone; W_cand : (n, k) candidate rows (or ``W``).
-    ``step`` is ``1 / L`` with ``L`` the largest eigenvalue of ``G`` plus
-    ``l2``.
+    H : (k, m); G : (k, k) ``H @ H.T``; W : (n, k) updated in place, each row
+    ending in the cone; W_cand : (n, k) candidate rows (or ``W``). ``step``
+    is ``1 / L`` with ``L`` the largest eigenvalue of ``G`` plus ``l2``.
+    Each row's ``x @ H.T`` is computed here while the row is in cache (a
+    BLAS call instead would start its own threads beside Numba's). Rows are
+    split into the engine's fixed chunks, each with its own work space.
     """
+    n, m = X.shape
+    k = W.shape[1]
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        xh = np.empty(k)
+        scratch = np.empty((6, k))
+        order = np.empty(k, dtype=np.int64)
+        no_val = np.empty(0)
+        no_col = np.empty(0, dtype=np.int64)
+        no_ht = np.empty((0, k))
+        for i in range(bounds[c], bounds[c + 1]):
+            for j in range(k):
+                s = 0.0
+                for f in range(m):
+                    s += X[i, f] * H[j, f]
+                xh[j] = s
+            _pg_row(False, xh, G, no_val, no_col, no_ht, xh, W[i], W_cand[i],
+                    ratio, l1, l2, step, n_steps, tol, scratch, order)
+
+
+@njit(cache=True, parallel=True)
+def pg_rows_fro_csr(data, indices, indptr, Ht, G, W, W_cand, ratio, l1, l2,
+                    step, n_steps, tol):
+    """As :func:`pg_rows_fro_dense`, ``X`` as CSR arrays and Ht : (m, k)."""
     n, k = W.shape
-    empty_val = np.empty(0)
-    empty_col = np.empty(0, dtype=np.int64)
-    empty_ht = np.empty((0, k))
-    empty_sum = np.empty(k)
-    for i in prange(n):
-        _pg_row(False, XHt[i], G, empty_val, empty_col, empty_ht, empty_sum,
-                W[i], W_cand[i], ratio, l1, l2, step, n_steps, tol)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        xh = np.empty(k)
+        scratch = np.empty((6, k))
+        order = np.empty(k, dtype=np.int64)
+        no_val = np.empty(0)
+        no_col = np.empty(0, dtype=np.int64)
+        no_ht = np.empty((0, k))
+        for i in range(bounds[c], bounds[c + 1]):
+            xh[:] = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                xv = np.float64(data[p])
+                f = indices[p]
+                for j in range(k):
+                    xh[j] += xv * Ht[f, j]
+            _pg_row(False, xh, G, no_val, no_col, no_ht, xh, W[i], W_cand[i],
+                    ratio, l1, l2, step, n_steps, tol, scratch, order)
 
 
 @njit(cache=True, parallel=True)
 def pg_rows_kl_dense(X, Ht, Hsum, W, W_cand, ratio, l1, l2, n_steps, tol):
     """Projected-gradient codes under the KL loss, dense ``X`` (n, m).
 
-    Ht : (m, k); Hsum : (k,); W, W_cand : (n, k) as in :func:`pg_rows_fro`.
+    Ht : (m, k); Hsum : (k,); W, W_cand : (n, k) as in
+    :func:`pg_rows_fro_dense`.
     """
     n, m = X.shape
     k = W.shape[1]
-    empty_xh = np.empty(k)
-    empty_g = np.empty((k, k))
-    for i in prange(n):
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
         val = np.empty(m)
         col = np.empty(m, dtype=np.int64)
-        nnz = 0
-        for f in range(m):
-            if X[i, f] != 0.0:
-                val[nnz] = X[i, f]
-                col[nnz] = f
-                nnz += 1
-        _pg_row(True, empty_xh, empty_g, val[:nnz], col[:nnz], Ht, Hsum, W[i],
-                W_cand[i], ratio, l1, l2, 0.0, n_steps, tol)
+        scratch = np.empty((6, k))
+        order = np.empty(k, dtype=np.int64)
+        no_g = np.empty((k, k))
+        for i in range(bounds[c], bounds[c + 1]):
+            nnz = 0
+            for f in range(m):
+                if X[i, f] != 0.0:
+                    val[nnz] = X[i, f]
+                    col[nnz] = f
+                    nnz += 1
+            _pg_row(True, Hsum, no_g, val[:nnz], col[:nnz], Ht, Hsum, W[i],
+                    W_cand[i], ratio, l1, l2, 0.0, n_steps, tol, scratch,
+                    order)
 
 
 @njit(cache=True, parallel=True)
@@ -421,10 +482,13 @@ def pg_rows_kl_csr(data, indices, indptr, Ht, Hsum, W, W_cand, ratio, l1, l2,
     Same contract as :func:`pg_rows_kl_dense`.
     """
     n, k = W.shape
-    empty_xh = np.empty(k)
-    empty_g = np.empty((k, k))
-    for i in prange(n):
-        start, stop = indptr[i], indptr[i + 1]
-        _pg_row(True, empty_xh, empty_g, data[start:stop],
-                indices[start:stop], Ht, Hsum, W[i], W_cand[i], ratio, l1, l2,
-                0.0, n_steps, tol)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        scratch = np.empty((6, k))
+        order = np.empty(k, dtype=np.int64)
+        no_g = np.empty((k, k))
+        for i in range(bounds[c], bounds[c + 1]):
+            start, stop = indptr[i], indptr[i + 1]
+            _pg_row(True, Hsum, no_g, data[start:stop], indices[start:stop],
+                    Ht, Hsum, W[i], W_cand[i], ratio, l1, l2, 0.0, n_steps,
+                    tol, scratch, order)
