@@ -134,8 +134,9 @@ print(f"held-out accuracy (predict)     "
 # tuned like any parameter, for example with
 # :class:`~sklearn.model_selection.GridSearchCV` and
 # :data:`~sknmfcluster.metrics.clustering_accuracy_scorer` when some labels
-# are known. On these digits a few neighbours do best; with many, two
-# digits' clusters start to merge while another digit splits.
+# are known. On these digits 5 to 10 neighbours do best; with many more,
+# the graph links images of different digits, two digits' clusters merge
+# and another digit splits in two.
 for n_neighbors in (5, 10, 15, 20):
     lab = NMFClusterer(10, n_neighbors=n_neighbors, random_state=0).fit_predict(X)
     print(f"n_neighbors={n_neighbors:2d}  accuracy "
