@@ -89,6 +89,16 @@ def hoyer_sparseness_rows(X):
     return out
 
 
+def mean_sparseness(X):
+    """Mean Hoyer sparseness of the rows of ``X`` (n, m) where it is defined.
+
+    NaN when it is defined for no row (all rows zero, or ``m = 1``).
+    """
+    values = hoyer_sparseness_rows(X)
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
 #: Vectors up to this length are sorted by insertion, without allocating
 #: (the codes, projected row by row inside parallel loops).
 INSERTION_SORT_MAX = 32

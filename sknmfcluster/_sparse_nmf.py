@@ -1,23 +1,10 @@
 """SparseNMF: NMF whose parts are sparse, by target sparseness or by penalties.
 
 With no sparsity requested the fit is the engine's plain alternating MU.
-Otherwise the components are kept at unit norm (so that no penalty or
-target can be dodged through the W/H scale ambiguity) and the engine runs
-with a ``project`` callback, :class:`_ProjectedUpdates`, that turns each
-iteration into block-coordinate steps, each accepted only if the objective
-does not increase:
-
-- codes ``W``: the engine's multiplicative step (penalties folded in) when
-  they are free; projected-gradient row steps onto the sparseness cone when
-  they have a target (kernels in :mod:`._projection`);
-- components ``H``: for the Frobenius loss, projected-gradient steps onto
-  the unit (sparse) set from the accumulators ``W.T X`` and ``W.T W``, the
-  engine's multiplicative step projected being the first candidate; for the
-  KL loss, a projected multiplicative step with a line search.
-
-Rescaling a component and the matching column of ``W`` leaves ``W @ H``
-unchanged, so a candidate's row norms are moved into ``W`` when the codes
-are free.
+Otherwise the components keep unit norm and the engine runs with a
+``project`` callback, :class:`_ProjectedUpdates`, that turns each iteration
+into block-coordinate steps that never increase the objective (see the
+Notes of :class:`SparseNMF`); the row kernels are in :mod:`._projection`.
 """
 
 import time
@@ -47,21 +34,16 @@ KL_LINE_SEARCH = (1.0, 0.5, 0.25, 0.125)
 
 
 class _Converged(Exception):
-    """Raised by :class:`_ProjectedUpdates` to end ``fit_mu``'s loop.
-
-    ``fit_mu`` applies its stopping rule to its own objective, computed
-    before ``project`` runs; with projections that is not the objective of
-    the iterate, so the callback applies the rule itself.
-    """
+    """Raised by :class:`_ProjectedUpdates` to end ``fit_mu``'s loop: the
+    engine's own stopping rule sees its objective before ``project`` runs."""
 
 
 def pg_codes(Xp, H, W, W_cand, beta, ratio, l1, l2, n_steps, tol):
     """Projected-gradient steps on every row of ``W`` (n, k), ``H`` fixed.
 
-    The rows end in the sparseness cone of ``ratio``; each starts from its
-    projection or from that of the same row of ``W_cand`` (n, k),
-    whichever has the lower objective, and never increases it. Rows are
-    independent, so the result for a row does not depend on the others.
+    Each row ends in the sparseness cone of ``ratio``, starting from the
+    better of its projection and that of its row of ``W_cand`` (n, k); rows
+    are independent of each other. See ``_projection.pg_rows_*``.
     """
     H64 = np.ascontiguousarray(H, dtype=np.float64)
     Ht = np.ascontiguousarray(H64.T)
@@ -93,35 +75,20 @@ class _ProjectedUpdates:
     """``fit_mu``'s ``project`` callback: one monotone step per iteration.
 
     ``fit_mu`` hands over ``(W, H)`` after its multiplicative steps from the
-    previous feasible iterate ``(W_prev, H_prev)``. The callback replaces
+    previous feasible iterate ``(W_prev, H_prev)``; the callback replaces
     them by a codes step from ``W_prev``, then a components step from
     ``H_prev``, each accepted only if it does not increase the objective
-    (divergence plus penalties), so the objectives never increase (up to
-    rounding to float32) and, bounded below, converge. The engine's results
-    serve as candidates.
-
-    Parameters
-    ----------
-    Xp : ndarray or Csr
-        Prepared input.
-    beta : {1, 2}
-    ratio_H : float
-        Target ratio of the rows of ``H``, or ``NO_TARGET`` (unit norm only).
-    ratio_W : float or None
-        Target ratio of the rows of ``W``, or None for free codes.
-    pen : dict
-        ``l1_W, l2_W, l1_H, l2_H`` as passed to ``fit_mu``.
-    tol, verbose : float, int
-        As the estimator's.
+    (divergence plus penalties), the engine's results serving as
+    candidates. ``ratio_H`` is the target ratio of the rows of ``H`` or
+    ``NO_TARGET`` (unit norm only), ``ratio_W`` that of the rows of ``W`` or
+    None, ``pen`` the penalty weights as ``fit_mu`` takes them.
     """
 
     def __init__(self, Xp, beta, ratio_H, ratio_W, pen, tol, verbose):
         self.Xp, self.beta, self.tol, self.verbose = Xp, beta, tol, verbose
         self.ratio_H, self.ratio_W, self.pen = ratio_H, ratio_W, pen
-        self.x_sq = _solver.sq_norm(Xp)
-        self.step_H = None
-        self.history = []
-        self.n_iter = 0
+        self.x_sq, self.step_H = _solver.sq_norm(Xp), None
+        self.history, self.n_iter = [], 0
 
     def start(self, W, H):
         """Move ``(W, H)`` onto the constraint sets in place; record the objective."""
@@ -182,9 +149,7 @@ class _ProjectedUpdates:
         return H64.astype(H_step.dtype), scale
 
     def _pen_H(self, H):
-        H64 = H.astype(np.float64)
-        return (self.pen["l1_H"] * H64.sum()
-                + 0.5 * self.pen["l2_H"] * np.vdot(H64, H64))
+        return penalty(H[:0], H, 0.0, 0.0, self.pen["l1_H"], self.pen["l2_H"])
 
     def _pen_W(self, W, scale):
         """Penalty of ``W`` with its columns multiplied by ``scale``."""
@@ -281,13 +246,6 @@ class _ProjectedUpdates:
         """Rows of ``H64`` (float64, overwritten) projected, in the factors' dtype."""
         _projection.project_rows_unit(H64, self.ratio_H)
         return H64.astype(self.H_prev.dtype)
-
-
-def _mean_sparseness(F):
-    """Mean Hoyer sparseness of the rows of ``F`` where it is defined."""
-    values = _projection.hoyer_sparseness_rows(F)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else float("nan")
 
 
 @fill_doc
@@ -410,50 +368,43 @@ class SparseNMF(_BaseNMF):
 
     Notes
     -----
-    **Scale.** With no sparsity requested, the fit is the plain alternating
-    multiplicative updates of the engine (Lee & Seung); only at the end are
-    the parts rescaled to unit norm, which changes neither ``W @ H`` nor
-    the objective. As soon as a target or a penalty is set, the parts are
-    kept at unit norm throughout. A penalty on one factor can otherwise be
-    dodged by shrinking that factor and growing the other, and a code's
-    sparseness would change with the relative scale of the parts.
+    **Scale.** With no sparsity requested, the fit is the engine's plain
+    multiplicative updates (Lee & Seung), and the parts are rescaled to unit
+    norm at the end (``W @ H`` does not change). With a target or a penalty
+    they keep unit norm throughout: otherwise a penalty on one factor could
+    be dodged by shrinking it and growing the other, and a code's sparseness
+    would depend on the relative scale of the parts.
 
     **Algorithm.** Each iteration makes one pass of the engine (a
-    multiplicative W-step with the W penalty folded in, then H-steps), then
+    multiplicative W-step with the W penalty folded in, then H-steps) and
     turns its result into block-coordinate steps, each accepted only if the
     objective (divergence plus penalties) does not increase:
 
-    - codes: the multiplicative step itself when they are free (Lee &
-      Seung's update never increases the objective); with a target,
-      projected-gradient steps on each row, ``w <- P(w - t grad)``, onto
-      the set of non-negative vectors with that sparseness, starting from
-      the better of the previous codes and the multiplicative step
-      projected;
-    - parts, Frobenius loss: projected-gradient steps onto the set of
-      unit-norm non-negative vectors (of the target sparseness, if set),
-      starting from the better of the previous parts and the engine's
-      multiplicative step projected. They need only ``W.T X`` and ``W.T
-      W``, so a trial step costs ``n_components^2 n_features``;
-    - parts, KL loss: the multiplicative step projected, with a line search
-      along it (a gradient step is badly scaled there: the KL gradient is
-      unbounded near the zeros that the projection creates). The L1 penalty
-      of a unit-norm part enters through its gradient along the sphere.
+    - free codes: the multiplicative step itself (Lee & Seung: it never
+      increases the objective);
+    - codes with a target: projected-gradient steps on each row, ``w <- P(w
+      - t grad)``, onto the non-negative vectors of that sparseness;
+    - parts, Frobenius loss: projected-gradient steps onto the unit-norm
+      non-negative vectors (of the target sparseness, if set), which need
+      only ``W.T X`` and ``W.T W``;
+    - parts, KL loss: the multiplicative step, projected, with a line search
+      along it (the KL gradient is unbounded near the zeros the projection
+      creates, so a plain gradient step is badly scaled).
 
-    A gradient step that increases the objective is halved until it does
-    not (and grown by 1.2 after an accepted step, as in Hoyer's code).
-    ``P`` is the exact Euclidean projection onto the set (Hoyer's projection
-    in closed form: soft-thresholding then rescaling, after Thom & Palm), so
-    for the Frobenius loss the step ``1 / L``, with ``L`` the Lipschitz
-    constant of the gradient, never increases the objective although the set
-    is not convex; the step search never starts below it, and always
-    succeeds. When the codes are free, a part's change of norm is moved into
-    its column of ``W``, which leaves ``W @ H`` unchanged. The objective
-    therefore never increases from one iteration to the next and, bounded
-    below, converges; the fit stops on its relative decrease (``tol``).
-    Multiplicative updates followed by a projection, the obvious
-    alternative, can increase the objective at every projection, and cannot
-    move an entry away from zero, so the active entries chosen by the first
-    projections could never change.
+    Gradient steps start from the better of the previous iterate and the
+    engine's multiplicative step projected; a step that increases the
+    objective is halved, an accepted one grown by 1.2 (as in Hoyer's code).
+    ``P`` is the exact Euclidean projection (Hoyer's, in closed form:
+    soft-thresholding then rescaling, after Thom & Palm), so for the
+    Frobenius loss the step ``1 / L`` (``L`` the Lipschitz constant of the
+    gradient) never increases the objective although the set is not convex:
+    the search starts there and always succeeds. With free codes, a part's
+    change of norm is moved into its column of ``W``, leaving ``W @ H``
+    unchanged. The objective thus never increases and, bounded below,
+    converges; the fit stops on its relative decrease (``tol``). The obvious
+    alternative, multiplicative updates then a projection, can raise the
+    objective at every projection and cannot bring an entry back from
+    zero, so the first projections would fix the active entries for good.
 
     **Cost.** With a target or a penalty, an iteration costs two passes
     over ``X`` for the Frobenius loss (the engine's, and one for ``W.T X``
@@ -529,13 +480,7 @@ class SparseNMF(_BaseNMF):
         return self.n_components or self.n_features_in_
 
     def _penalties(self, Xp):
-        """Penalty weights as ``fit_mu`` takes them.
-
-        scikit-learn's NMF weights, for the problem scaled to ``X / s`` with
-        ``s`` the root mean square of ``X``: a divergence of degree ``e`` in
-        the data (2 for Frobenius, 1 for KL) is multiplied by ``s^e``, so are
-        the penalties, and ``||W||`` scales with ``s``.
-        """
+        """Penalty weights as ``fit_mu`` takes them (see the objective)."""
         n, m = Xp.shape
         s = float(np.sqrt(_solver.sq_norm(Xp) / (n * m))) or 1.0
         e = 2 if self._beta == FROBENIUS else 1
@@ -584,8 +529,9 @@ class SparseNMF(_BaseNMF):
             result.W *= norms.astype(result.W.dtype)
         codes = self._set_fitted(Xp, result)
         self.n_components_ = self.components_.shape[0]
-        self.sparseness_ = {"components": _mean_sparseness(self.components_),
-                            "codes": _mean_sparseness(codes)}
+        self.sparseness_ = {
+            "components": _projection.mean_sparseness(self.components_),
+            "codes": _projection.mean_sparseness(codes)}
         return codes
 
     def fit(self, X, y=None, W=None, H=None):
@@ -637,10 +583,9 @@ class SparseNMF(_BaseNMF):
                 f"tol={self.tol}. Increase max_iter or tol.",
                 ConvergenceWarning,
             )
-        history = np.asarray(updates.history)
-        objective = history[-1] if history.size else updates.previous
-        return Xp, _solver.FitResult(W0, H0, updates.n_iter, objective, history,
-                                     converged)
+        history = np.asarray(updates.history)  # max_iter >= 1: never empty
+        return Xp, _solver.FitResult(W0, H0, updates.n_iter, history[-1],
+                                     history, converged)
 
     def _solve_codes(self, Xp, **penalties):
         """Codes of prepared input with ``components_`` fixed, as ``transform``.
