@@ -89,11 +89,24 @@ def _build_parser():
         "--n-clusters", type=_positive_int, metavar="K",
         help="number of clusters (default: number of classes when there are "
              f"labels, else {_DEFAULT_N_CLUSTERS})")
+    cluster.add_argument("--method", choices=("symmetric", "graph", "nmf"),
+                         default="symmetric",
+                         help="symmetric NMF of the k-nearest-neighbour graph "
+                              "(most accurate), graph-regularised NMF, or plain "
+                              "NMF of the data (default: symmetric)")
+    cluster.add_argument("--n-neighbors", type=_positive_int, default=10,
+                         metavar="N",
+                         help="neighbours per sample in the graph of the "
+                              "symmetric and graph methods (default: 10)")
     cluster.add_argument("--beta-loss", choices=("frobenius", "kullback-leibler"),
                          default="frobenius", help="divergence (default: frobenius)")
-    cluster.add_argument("--init", choices=("random", "nndsvd", "nndsvda", "nndsvdar"),
-                         help="initialisation (default: the estimator's, nndsvda "
-                              "when K <= min(n_samples, n_features))")
+    cluster.add_argument("--init",
+                         choices=("spectral", "random", "nndsvd", "nndsvda",
+                                  "nndsvdar"),
+                         help="initialisation (default: the estimator's: "
+                              "spectral for --method symmetric, else nndsvda "
+                              "when K <= min(n_samples, n_features)); "
+                              "spectral is for --method symmetric only")
     cluster.add_argument("--n-init", type=_positive_int, default=1, metavar="N",
                          help="fits from different inits, best kept (default: 1)")
     cluster.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
@@ -131,7 +144,7 @@ def _run_cluster(args):
     print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
 
     model, fit_time = _fit_nmf(args, X, k)
-    print(f"NMFClusterer(n_clusters={k}): fit in {fit_time:.2f} s, "
+    print(f"NMFClusterer(n_clusters={k}, method={args.method!r}): fit in {fit_time:.2f} s, "
           f"{model.n_iter_} iterations, reconstruction error "
           f"{model.reconstruction_err_:.4g}")
     if y is not None:
@@ -201,7 +214,8 @@ def _echo_warnings(caught, convergence_message=None):
 def _fit_nmf(args, X, k):
     """Fit NMFClusterer; return the model and the fit time in seconds."""
     model = NMFClusterer(
-        n_clusters=k, beta_loss=args.beta_loss, init=args.init,
+        n_clusters=k, method=args.method, n_neighbors=args.n_neighbors,
+        beta_loss=args.beta_loss, init=args.init,
         n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
         random_state=args.random_state, verbose=int(args.verbose),
     )

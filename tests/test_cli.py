@@ -223,7 +223,18 @@ def test_cli_data_files(run, tmp_path, blocks, fmt):
 def test_cli_default_rank_without_labels_is_8(run, tmp_path, blocks):
     np.save(tmp_path / "X.npy", blocks[0])
     code, out, _ = run("X.npy")
-    assert code == 0 and "NMFClusterer(n_clusters=8)" in out
+    assert code == 0 and "NMFClusterer(n_clusters=8, method='symmetric')" in out
+
+
+def test_cli_method_and_neighbours_reach_the_estimator(run, tmp_path):
+    code, out, _ = run("digits", "--method", "nmf", "--max-iter", "30",
+                       "--no-kmeans")
+    assert code == 0 and "method='nmf'" in out
+    nmf_accuracy = _scores(out)["NMF"][0]
+    code, out, _ = run("digits", "--n-neighbors", "5", "--no-kmeans")
+    assert code == 0 and "method='symmetric'" in out
+    # the graph method clusters digits far better than plain NMF's argmax
+    assert _scores(out)["NMF"][0] > nmf_accuracy + 0.2
 
 
 def test_cli_negative_data_is_an_error(run, tmp_path):

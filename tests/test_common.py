@@ -67,6 +67,9 @@ EXTRA_CHECKS = [
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 @pytest.mark.parametrize("check", EXTRA_CHECKS, ids=lambda c: c.__name__)
+# The set_output checks fit on a DataFrame and transform an array (and the
+# reverse) on purpose; the feature-name warnings they cause are expected.
+@pytest.mark.filterwarnings("ignore:X (does not have valid|has) feature names")
 def test_checks_only_in_sklearn_suite(estimator, check):
     pytest.importorskip("pandas")
     check(type(estimator).__name__, estimator)
