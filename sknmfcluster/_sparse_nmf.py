@@ -397,20 +397,23 @@ class SparseNMF(_BaseNMF):
     ``P`` is the exact Euclidean projection (Hoyer's, in closed form:
     soft-thresholding then rescaling, after Thom & Palm), so for the
     Frobenius loss the step ``1 / L`` (``L`` the Lipschitz constant of the
-    gradient) never increases the objective although the set is not convex:
-    the search starts there and always succeeds. With free codes, a part's
-    change of norm is moved into its column of ``W``, leaving ``W @ H``
-    unchanged. The objective thus never increases and, bounded below,
-    converges; the fit stops on its relative decrease (``tol``). The obvious
-    alternative, multiplicative updates then a projection, can raise the
-    objective at every projection and cannot bring an entry back from
-    zero, so the first projections would fix the active entries for good.
+    gradient) never increases the objective although the set is not convex;
+    the search never starts below it, so a step is always found. With free
+    codes, a part's change of norm is moved into its column of ``W``,
+    leaving ``W @ H`` unchanged. The objective thus never increases and,
+    bounded below, converges; the fit stops on its relative decrease
+    (``tol``). The obvious alternative, multiplicative updates then a
+    projection, can raise the objective at every projection and cannot bring
+    an entry back from zero, so the first projections would fix the active
+    entries for good.
 
     **Cost.** With a target or a penalty, an iteration costs two passes
     over ``X`` for the Frobenius loss (the engine's, and one for ``W.T X``
     at the new codes); a code target adds a pass for the per-row steps. For
-    the KL loss every trial on the parts costs a pass (usually one). The
-    Numba kernels are compiled on first use and cached on disk.
+    the KL loss the value at the previous parts and every trial cost a pass
+    each (three passes per iteration when the first trial is accepted). The
+    Numba kernels are compiled on first use (tens of seconds on a busy
+    2-core machine) and cached on disk.
 
     **Code sparseness per sample.** Hoyer (2004) constrains each code
     dimension across the training samples. Here ``sparseness_codes``
