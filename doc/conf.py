@@ -190,7 +190,6 @@ def check_api_reference(app):
 
 def setup(app):
     app.connect("builder-inited", check_api_reference)
-                priority=400)
     app.connect("missing-reference", resolve_reexported)
     app.connect("missing-reference", plain_text_for_foreign_labels)
     app.connect("autodoc-process-docstring", reexported_data_doc, priority=400)
