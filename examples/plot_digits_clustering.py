@@ -6,10 +6,12 @@ Clustering digits: parts versus prototypes
 NMF and KMeans both summarise a set of images by ten images, but not the same
 kind: KMeans keeps ten *prototypes* (the mean image of each cluster), NMF ten
 *parts* that add up to the images. This example clusters handwritten digits
-with :class:`~sknmfcluster.NMFClusterer` and with
-:class:`~sklearn.cluster.KMeans`, shows the NMF basis images next to the
-KMeans centroids, and scores both clusterings against the true digits with
-:func:`~sknmfcluster.clustering_accuracy`.
+with plain NMF (:class:`~sknmfcluster.NMFClusterer` with ``method="nmf"``)
+and with :class:`~sklearn.cluster.KMeans`, shows the NMF basis images next to
+the KMeans centroids, and scores both clusterings against the true digits with
+:func:`~sknmfcluster.clustering_accuracy`. It ends with the default method of
+:class:`~sknmfcluster.NMFClusterer`, symmetric NMF of a nearest-neighbour
+graph, which clusters the digits far better than both.
 
 It follows a course report that ran the comparison on MNIST. MNIST is used
 when it can be downloaded (10,000 of its images, to keep the example fast);
@@ -41,9 +43,12 @@ print(f"Data set: {data.name}, {X.shape[0]} images of "
 # Cluster with NMF and with KMeans
 # --------------------------------
 # The settings are the report's: NMF of rank 10 from a random start, KMeans
-# with ten restarts. An NMF sample goes to the component that contributes most
-# to its reconstruction (see :ref:`labels`).
-nmf = NMFClusterer(n_clusters=10, init="random", random_state=42, max_iter=500)
+# with ten restarts. ``method="nmf"`` asks for the factorization of the images
+# themselves, :math:`X \approx WH`, whose components are the parts; an image
+# goes to the component that contributes most to its reconstruction (see
+# :ref:`labels`).
+nmf = NMFClusterer(n_clusters=10, method="nmf", init="random", random_state=42,
+                   max_iter=500)
 nmf_labels = nmf.fit_predict(X)
 
 kmeans = KMeans(n_clusters=10, random_state=42, n_init=10)
@@ -61,7 +66,7 @@ print(f"NMF    clustering accuracy: {nmf_accuracy:.3f}")
 print(f"KMeans clustering accuracy: {kmeans_accuracy:.3f}")
 
 # %%
-# KMeans is the more accurate clusterer here, as in the report (which found
+# KMeans is the more accurate of the two here, as in the report (which found
 # 0.34 for NMF and 0.53 for KMeans on the full MNIST). The images show why.
 #
 # Parts versus prototypes
@@ -124,6 +129,43 @@ show_grid(fig, means, "Mean image of each NMF cluster", data.image_shape,
 # %%
 # Each title gives the digit the cluster is matched to and its size. Clusters
 # of very different sizes, and mean images that mix two digits, are the
-# signature of parts shared between classes. The user guide discusses when
-# NMF clusters well (:ref:`clustering`); restarts (``n_init``) and the
-# Kullback-Leibler loss are worth trying on such data.
+# signature of parts shared between classes. Restarts, other inits and the
+# Kullback-Leibler loss do not change the picture much: in the clustering
+# study of the user guide (:ref:`clustering_quality`) the argmax of plain
+# NMF stays between 0.41 and 0.54 on these digits whatever the settings.
+#
+# The default method: symmetric NMF of a neighbour graph
+# ------------------------------------------------------
+# Without ``method``, :class:`~sknmfcluster.NMFClusterer` does not factorise
+# the images but the normalised graph of each image's 10 nearest images,
+# :math:`A \approx W W^\top` (symmetric NMF), starting from the clusters of
+# spectral clustering on that graph; an image goes to the largest entry of its
+# row of :math:`W` (see :ref:`clustering_methods`). Its ``components_`` are
+# fitted afterwards, one non-negative image per cluster: prototypes, like the
+# KMeans centroids, not parts.
+import time
+
+start = time.perf_counter()
+default = NMFClusterer(n_clusters=10, random_state=42).fit(X)
+default_seconds = time.perf_counter() - start
+default_accuracy = clustering_accuracy(y, default.labels_)
+print(f"default (symmetric) clustering accuracy: {default_accuracy:.3f} "
+      f"(fit in {default_seconds:.1f} s)")
+print(f"NMF (parts)         clustering accuracy: {nmf_accuracy:.3f}")
+print(f"KMeans              clustering accuracy: {kmeans_accuracy:.3f}")
+
+fig = plt.figure(figsize=(8, 3.75), layout="constrained")
+show_grid(fig, default.components_,
+          f"Default method: one prototype per cluster (accuracy "
+          f"{default_accuracy:.2f})", data.image_shape)
+
+# %%
+# The graph follows the shape of each digit class rather than the distance of
+# its images to a single centre, and here the clusters match the digits far
+# more often than those of KMeans or of the parts of plain NMF. On the 8 × 8
+# digits, over five seeds, the clustering study measured an accuracy of 0.90
+# for the default against 0.79 for KMeans and 0.81 for spectral clustering
+# (:ref:`clustering_quality`). The price is a nearest-neighbour
+# search at ``fit`` and at ``predict``, and the training images kept for it.
+# Use ``method="nmf"`` when the parts, the reconstructions or the codes of the
+# images are what you want, the default when the clusters are.

@@ -15,8 +15,10 @@ the number of components.
 # %%
 # Fit one model per number of components
 # --------------------------------------
-# ``n_clusters`` is the rank of the factorization. The images have 64 pixels,
-# so 64 components could in principle rebuild them exactly.
+# ``n_clusters`` is the rank of the factorization, and ``method="nmf"`` asks
+# for the factorization of ``X`` itself (the default method clusters through
+# a graph of nearest neighbours; see :ref:`clustering_methods`). The images
+# have 64 pixels, so 64 components could in principle rebuild them exactly.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -37,8 +39,8 @@ models = {}
 for d in n_components_grid:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        models[d] = NMFClusterer(n_clusters=d, random_state=0, max_iter=200,
-                                 tol=1e-3).fit(X)
+        models[d] = NMFClusterer(n_clusters=d, method="nmf", random_state=0,
+                                 max_iter=200, tol=1e-3).fit(X)
     print(f"d = {d:2d}: reconstruction_err_ = {models[d].reconstruction_err_:8.1f}"
           f"  ({models[d].n_iter_} iterations)")
 

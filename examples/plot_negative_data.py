@@ -37,8 +37,11 @@ print(f"X has {np.mean(X < 0):.0%} negative entries")
 # %%
 # The error
 # ---------
+# Every method of :class:`~sknmfcluster.NMFClusterer` refuses negative input;
+# this example uses ``method="nmf"``, the factorization of ``X`` itself,
+# because its components are what we read back below.
 try:
-    NMFClusterer(n_clusters=3, random_state=0).fit(X)
+    NMFClusterer(n_clusters=3, method="nmf", random_state=0).fit(X)
 except ValueError as error:
     print(f"ValueError: {error}")
 
@@ -55,7 +58,8 @@ except ValueError as error:
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 
-shifted = make_pipeline(MinMaxScaler(), NMFClusterer(n_clusters=3, random_state=0))
+shifted = make_pipeline(MinMaxScaler(),
+                        NMFClusterer(n_clusters=3, method="nmf", random_state=0))
 shift_labels = shifted.fit_predict(X)
 print(f"shift: clustering accuracy {clustering_accuracy(groups, shift_labels):.3f}")
 
@@ -73,7 +77,7 @@ def split_signs(X):
 
 
 split = make_pipeline(FunctionTransformer(split_signs),
-                      NMFClusterer(n_clusters=3, random_state=0))
+                      NMFClusterer(n_clusters=3, method="nmf", random_state=0))
 split_labels = split.fit_predict(X)
 print(f"split: clustering accuracy {clustering_accuracy(groups, split_labels):.3f}")
 

@@ -16,7 +16,11 @@ the geometry is easy to see.
 # Sixteen components of the digits
 # ---------------------------------
 # The 1,797 digits that ship with scikit-learn, 8 × 8 pixels scaled to
-# :math:`[0, 1]`. We fit 16 components with each method.
+# :math:`[0, 1]`. We fit 16 components with each method. ``method="nmf"``
+# asks :class:`~sknmfcluster.NMFClusterer` for the factorization of ``X``
+# itself, whose components are the parts; its default method clusters
+# through a graph of nearest neighbours and fits one prototype per cluster
+# instead (see :ref:`clustering_methods`).
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits, make_blobs
@@ -28,7 +32,8 @@ X, _ = load_digits(return_X_y=True)
 X = X / 16.0
 n_components = 16
 
-nmf = NMFClusterer(n_clusters=n_components, random_state=0, max_iter=300).fit(X)
+nmf = NMFClusterer(n_clusters=n_components, method="nmf", random_state=0,
+                   max_iter=300).fit(X)
 pca = PCA(n_components=n_components, random_state=0).fit(X)
 
 # %%
@@ -102,7 +107,8 @@ print(f"reconstruction error ||X - X_hat||_F: NMF {nmf_error:.1f}, "
 points, groups = make_blobs(n_samples=300, centers=[[5, 10], [10, 4], [6, 8]],
                             cluster_std=0.8, random_state=0)
 points = np.clip(points, 0, None)
-nmf_2d = NMFClusterer(n_clusters=2, random_state=0, max_iter=1000).fit(points)
+nmf_2d = NMFClusterer(n_clusters=2, method="nmf", random_state=0,
+                      max_iter=1000).fit(points)
 pca_2d = PCA(n_components=2).fit(points)
 
 fig, ax = plt.subplots(figsize=(5.5, 5.5))

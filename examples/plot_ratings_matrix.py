@@ -53,11 +53,14 @@ def heatmap(ax, M, title, rows, cols, cmap="viridis", vmin=None, vmax=None):
 # %%
 # Fit a rank-2 factorization
 # --------------------------
-# ``n_clusters`` is the rank of the factorization. The settings follow the
+# ``n_clusters`` is the rank of the factorization, and ``method="nmf"`` asks
+# for the factorization of the ratings themselves (the default method of
+# :class:`~sknmfcluster.NMFClusterer` clusters through a graph of nearest
+# neighbours instead; see :ref:`clustering_methods`). The settings follow the
 # tutorial this example reproduces: a random start with seed 42 and up to 500
 # iterations; ``tol`` is lowered so that the fit runs to convergence.
-model = NMFClusterer(n_clusters=2, init="random", random_state=42,
-                     max_iter=500, tol=1e-6)
+model = NMFClusterer(n_clusters=2, method="nmf", init="random",
+                     random_state=42, max_iter=500, tol=1e-6)
 W = model.fit_transform(V)
 H = model.components_
 print(f"W, shape {W.shape}:\n{np.round(W, 2)}")
