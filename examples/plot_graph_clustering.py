@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Graph-based NMF clustering versus NMF, KMeans, spectral
-=====================================================
+=======================================================
 
 Plain NMF clusters handwritten digits poorly: its components are *parts*
 (strokes) shared by several digits, so the largest code of an image says
