@@ -168,6 +168,26 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             divergence(Xp, W, H, self._beta))
         return W
 
+    def fit(self, X, y=None, W=None, H=None):
+        """Fit the model to ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative training data.
+        y : Ignored
+            Not used, present for API consistency.
+        W, H : array-like, default=None
+            Initial factors for ``init="custom"``; see :meth:`fit_transform`.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator (for a clusterer, with ``labels_`` set).
+        """
+        self.fit_transform(X, y, W=W, H=H)
+        return self
+
     # -- methods with H fixed ------------------------------------------------
     def _solve_codes(self, Xp, **penalties):
         """Codes ``W`` of prepared input with ``components_`` fixed."""

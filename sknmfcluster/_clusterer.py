@@ -455,26 +455,6 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         labels[space.max(axis=1) <= 0] = NO_CLUSTER
         return labels
 
-    def fit(self, X, y=None, W=None, H=None):
-        """Fit the model and cluster the training samples.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative training data.
-        y : Ignored
-            Not used, present for API consistency.
-        W, H : array-like, default=None
-            Initial factors for ``init="custom"``; see :meth:`fit_transform`.
-
-        Returns
-        -------
-        self : NMFClusterer
-            The fitted estimator, with ``labels_`` set.
-        """
-        self.fit_transform(X, y, W=W, H=H)
-        return self
-
     def predict(self, X):
         """Cluster of each sample, solved with the fitted factors fixed.
 

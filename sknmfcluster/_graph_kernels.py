@@ -21,7 +21,14 @@ in front of the divisions.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import EPSILON, N_CHUNKS, _fro_row_steps, chunk_bounds
+from ._kernels import (
+    EPSILON,
+    N_CHUNKS,
+    _fro_row_steps,
+    accumulate_csr_row,
+    chunk_bounds,
+    sum_parts,
+)
 
 
 @njit(cache=True)
@@ -202,20 +209,9 @@ def graph_rows_csr(data, indices, indptr, W, Ht, HHt, SW, degree, strength,
             _graph_row(xh, SW[i], w, HHt, strength, degree[i], n_steps, tol,
                        new)
             if accumulate:
-                for j in range(k):
-                    for q in range(k):
-                        B_parts[c, j, q] += np.float64(w[j]) * w[q]
-                for p in range(indptr[i], indptr[i + 1]):
-                    xv = np.float64(data[p])
-                    f = indices[p]
-                    for j in range(k):
-                        At_parts[c, f, j] += xv * w[j]
-    At = np.zeros((m, k) if accumulate else (0, k))
-    B = np.zeros((k, k) if accumulate else (0, k))
-    for c in range(n_acc):
-        At += At_parts[c]
-        B += B_parts[c]
-    return At, B
+                accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
+                                   At_parts[c], B_parts[c])
+    return sum_parts(At_parts, B_parts, m, k, accumulate)
 
 
 @njit(cache=True, parallel=True)

@@ -274,17 +274,35 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
                     xh[j] += xv * Ht[f, j]
             _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
             if accumulate:
-                for j in range(k):
-                    for q in range(k):
-                        B_parts[c, j, q] += np.float64(w[j]) * w[q]
-                for p in range(indptr[i], indptr[i + 1]):
-                    xv = np.float64(data[p])
-                    f = indices[p]
-                    for j in range(k):
-                        At_parts[c, f, j] += xv * w[j]
+                accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
+                                   At_parts[c], B_parts[c])
+    return sum_parts(At_parts, B_parts, m, k, accumulate)
+
+
+@njit(cache=True)
+def accumulate_csr_row(data, indices, start, stop, w, At, B):
+    """``At += outer(x, w)`` at the row's non-zeros and ``B += outer(w, w)``.
+
+    The row is ``data[start:stop]`` at columns ``indices[start:stop]``;
+    At : (m, k) and B : (k, k), float64.
+    """
+    k = w.shape[0]
+    for j in range(k):
+        for q in range(k):
+            B[j, q] += np.float64(w[j]) * w[q]
+    for p in range(start, stop):
+        xv = np.float64(data[p])
+        f = indices[p]
+        for j in range(k):
+            At[f, j] += xv * w[j]
+
+
+@njit(cache=True)
+def sum_parts(At_parts, B_parts, m, k, accumulate):
+    """Sum the per-chunk ``At`` (m, k) and ``B`` (k, k) accumulators in order."""
     At = np.zeros((m, k) if accumulate else (0, k))
     B = np.zeros((k, k) if accumulate else (0, k))
-    for c in range(n_acc):
+    for c in range(At_parts.shape[0]):
         At += At_parts[c]
         B += B_parts[c]
     return At, B

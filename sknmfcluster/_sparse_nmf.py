@@ -537,26 +537,6 @@ class SparseNMF(_BaseNMF):
             "codes": _projection.mean_sparseness(codes)}
         return codes
 
-    def fit(self, X, y=None, W=None, H=None):
-        """Fit the model to ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative training data.
-        y : Ignored
-            Not used, present for API consistency.
-        W, H : array-like, default=None
-            Initial factors for ``init="custom"``; see :meth:`fit_transform`.
-
-        Returns
-        -------
-        self : SparseNMF
-            The fitted estimator.
-        """
-        self.fit_transform(X, y, W=W, H=H)
-        return self
-
     def _fit_projected(self, X, W, H):
         """Run the engine with :class:`_ProjectedUpdates`; return ``(Xp, result)``."""
         rank = self._rank()
