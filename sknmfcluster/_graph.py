@@ -42,6 +42,7 @@ from sklearn.utils.validation import check_array
 from . import _graph_kernels, _solver
 from ._init import ZERO_LIFT
 from ._loss import FROBENIUS, Csr, fro_from_stats
+from ._solver import FitResult
 
 #: Exponent of the SymNMF step that provably never increases the objective:
 #: with ``w <- w * (AW / W W.T W) ** (1/4)`` each step minimises an auxiliary
@@ -176,18 +177,6 @@ def as_csr(Xp):
 
 
 # -- symmetric NMF -------------------------------------------------------------
-@dataclass
-class GraphFitResult:
-    """What :func:`fit_symnmf` and :func:`fit_gnmf` return."""
-
-    W: np.ndarray
-    H: np.ndarray
-    n_iter: int
-    objective: float
-    history: np.ndarray
-    converged: bool
-
-
 def init_symnmf(A, S, rank, init, rng, W=None):
     """Initial ``W`` (n, rank) for ``A ~ W W.T``, float64, C-contiguous.
 
@@ -353,7 +342,7 @@ def fit_symnmf(A, W, max_iter, tol, verbose=0):
             converged = True
             break
     _warn_unless(converged, tol, max_iter)
-    return GraphFitResult(W, None, n_iter, objective, np.asarray(history),
+    return FitResult(W, None, n_iter, objective, np.asarray(history),
                           converged)
 
 
@@ -407,7 +396,7 @@ def fit_gnmf(Xp, S, degrees, W, H, strength, max_iter, tol, verbose=0):
             break
         previous = objective
     _warn_unless(converged, tol, max_iter)
-    return GraphFitResult(W, H, n_iter, history[-1], np.asarray(history),
+    return FitResult(W, H, n_iter, history[-1], np.asarray(history),
                           converged)
 
 

@@ -27,23 +27,9 @@ from ._kernels import (
     _fro_row_steps,
     accumulate_csr_row,
     chunk_bounds,
+    csr_row_times,
     sum_parts,
 )
-
-
-@njit(cache=True)
-def _row_times_dense(data, indices, start, stop, W, out):
-    """``out = a @ W`` for the CSR row ``a = data[start:stop]`` at ``indices``.
-
-    W : (n, k), out : (k,) float64, overwritten.
-    """
-    k = W.shape[1]
-    out[:] = 0.0
-    for p in range(start, stop):
-        a = np.float64(data[p])
-        col = indices[p]
-        for j in range(k):
-            out[j] += a * W[col, j]
 
 
 @njit(cache=True, parallel=True)
@@ -59,7 +45,7 @@ def csr_times_dense(data, indices, indptr, W, out):
     for c in prange(N_CHUNKS):
         row = np.empty(k)
         for i in range(bounds[c], bounds[c + 1]):
-            _row_times_dense(data, indices, indptr[i], indptr[i + 1], W, row)
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], W, row)
             for j in range(k):
                 out[i, j] = row[j]
 
@@ -83,7 +69,7 @@ def symnmf_stats(data, indices, indptr, W, AW):
         G_local = np.zeros((k, k))
         inner = 0.0
         for i in range(bounds[c], bounds[c + 1]):
-            _row_times_dense(data, indices, indptr[i], indptr[i + 1], W, row)
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], W, row)
             for j in range(k):
                 AW[i, j] = row[j]
                 wj = np.float64(W[i, j])
@@ -205,7 +191,7 @@ def graph_rows_csr(data, indices, indptr, W, Ht, HHt, SW, degree, strength,
         new = np.empty(k)
         for i in range(bounds[c], bounds[c + 1]):
             w = W[i]
-            _row_times_dense(data, indices, indptr[i], indptr[i + 1], Ht, xh)
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh)
             _graph_row(xh, SW[i], w, HHt, strength, degree[i], n_steps, tol,
                        new)
             if accumulate:

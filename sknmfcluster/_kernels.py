@@ -266,17 +266,28 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
         new = np.empty(k)
         for i in range(bounds[c], bounds[c + 1]):
             w = W[i]
-            xh[:] = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                xv = np.float64(data[p])
-                f = indices[p]
-                for j in range(k):
-                    xh[j] += xv * Ht[f, j]
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh)
             _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
             if accumulate:
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])
     return sum_parts(At_parts, B_parts, m, k, accumulate)
+
+
+@njit(cache=True)
+def csr_row_times(data, indices, start, stop, M, out):
+    """``out = a @ M`` for the CSR row ``a = data[start:stop]`` at ``indices``.
+
+    M : (m, k), out : (k,) float64, overwritten. With ``M = H.T`` this is the
+    row's ``x @ H.T``.
+    """
+    k = M.shape[1]
+    out[:] = 0.0
+    for p in range(start, stop):
+        a = np.float64(data[p])
+        col = indices[p]
+        for j in range(k):
+            out[j] += a * M[col, j]
 
 
 @njit(cache=True)

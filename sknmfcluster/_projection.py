@@ -41,7 +41,7 @@ learning", JMLR 14, 2013.
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import EPSILON, N_CHUNKS, chunk_bounds
+from ._kernels import EPSILON, N_CHUNKS, chunk_bounds, csr_row_times
 
 #: Relative gap that :func:`_sorted_strict` enforces between sorted entries,
 #: so that a block of equal entries (all the zeros of a sparse row, or the
@@ -446,12 +446,7 @@ def pg_rows_fro_csr(data, indices, indptr, Ht, G, W, W_cand, ratio, l1, l2,
         no_col = np.empty(0, dtype=np.int64)
         no_ht = np.empty((0, k))
         for i in range(bounds[c], bounds[c + 1]):
-            xh[:] = 0.0
-            for p in range(indptr[i], indptr[i + 1]):
-                xv = np.float64(data[p])
-                f = indices[p]
-                for j in range(k):
-                    xh[j] += xv * Ht[f, j]
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh)
             _pg_row(False, xh, G, no_val, no_col, no_ht, xh, W[i], W_cand[i],
                     ratio, l1, l2, step, n_steps, tol, scratch, order)
 
