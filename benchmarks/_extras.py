@@ -49,7 +49,7 @@ def section_threads(cfg, results):
                 runs.append(dict(run, numba_threads=threads,
                                  blas_threads=blas or "default"))
             W, H = problem.W0.copy(), problem.H0.copy()
-            _solver.fit_mu(problem.Xp, W, H, 2, 3, 0.0)
+            _solver.fit_factors(problem.Xp, W, H, 2, 3, 0.0)
             factors[threads] = W
     finally:
         numba.set_num_threads(default)

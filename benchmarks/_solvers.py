@@ -99,15 +99,15 @@ class Solver:
 
 
 class Engine(Solver):
-    """sknmfcluster's engine alone: ``_solver.fit_mu`` on prepared input."""
+    """sknmfcluster's engine alone: ``_solver.fit_factors`` on prepared input."""
 
-    name, label = "ours", "sknmfcluster engine (fit_mu)"
+    name, label = "ours", "sknmfcluster engine (fit_factors)"
 
     def _fit(self, W, H, max_iter):
-        _solver.fit_mu(self.problem.Xp, W, H, self.problem.beta, max_iter, 0.0)
+        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter, 0.0)
 
     def _advance(self, W, H, n_iter):
-        _solver.fit_mu(self.problem.Xp, W, H, self.problem.beta, n_iter, 0.0)
+        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, n_iter, 0.0)
         return W, H
 
 

@@ -25,6 +25,13 @@ SHARED_DOC = {
         Divergence minimised between ``X`` and ``W @ H``: half the squared
         Frobenius norm, or the generalized Kullback-Leibler divergence
         (better suited to counts, such as word counts).""",
+    "solver": """solver : {"auto", "cd", "mu"}, default="auto"
+        Update rule. ``"cd"``: coordinate descent (also called HALS), which
+        solves for one coefficient at a time exactly and needs far fewer
+        passes over ``X``; Frobenius loss only. ``"mu"``: Lee & Seung's
+        multiplicative updates, for either loss. ``"auto"`` is ``"cd"`` for
+        the Frobenius loss and ``"mu"`` for Kullback-Leibler. Both read
+        ``X`` once per iteration.""",
     "init": """init : {"random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default=None
         Initial factors. ``None`` means ``"nndsvda"`` when the rank is at most
         ``min(n_samples, n_features)`` and ``"random"`` otherwise.
@@ -89,6 +96,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     _parameter_constraints: dict = {
         "beta_loss": [StrOptions({"frobenius", "kullback-leibler"})],
+        "solver": [StrOptions({"auto", "cd", "mu"})],
         "init": [StrOptions(set(INITS)), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -124,6 +132,16 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _beta(self):
         return FROBENIUS if self.beta_loss == "frobenius" else KULLBACK_LEIBLER
 
+    def _check_solver(self):
+        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` with KL."""
+        if self.solver == "auto":
+            return "cd" if self._beta == FROBENIUS else "mu"
+        if self.solver == "cd" and self._beta != FROBENIUS:
+            raise ValueError(
+                "solver='cd' supports beta_loss='frobenius' only. Use "
+                "solver='mu' (or 'auto') with beta_loss='kullback-leibler'.")
+        return self.solver
+
     # -- fitting ------------------------------------------------------------
     def _fit_factors(self, X, W, H, *, n_init=1, penalties=None, project=None):
         """Run ``n_init`` fits of the alternating MU, return the best.
@@ -139,9 +157,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         for run in range(n_init):
             run_init = init if run == 0 or init in RANDOM_INITS else "random"
             W0, H0 = initialize(X, rank, run_init, rng, W, H)
-            result = _solver.fit_mu(
+            result = _solver.fit_factors(
                 Xp, W0, H0, self._beta, self.max_iter, self.tol,
-                project=project, verbose=self.verbose, **(penalties or {}),
+                solver=self._check_solver(), project=project,
+                verbose=self.verbose, **(penalties or {}),
             )
             if self.verbose:
                 print(f"Run {run + 1}/{n_init} ({run_init} init): objective "
@@ -193,7 +212,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Codes ``W`` of prepared input with ``components_`` fixed."""
         return _solver.solve_codes(
             Xp, self.components_, self._beta, self._code_init.astype(
-                self.components_.dtype), self.max_iter, self.tol, **penalties)
+                self.components_.dtype), self.max_iter, self.tol,
+            solver=self._check_solver(), **penalties)
 
     def transform(self, X):
         """Codes of ``X`` on the fitted components, ``components_`` fixed.

@@ -138,6 +138,9 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         ``random_state``); new samples go to the nearest KMeans centre.
 
     %(beta_loss)s
+
+    %(solver)s Used by ``method="nmf"`` and to fit ``components_``; the
+        graph methods use their own multiplicative updates.
         With ``method="symmetric"`` it applies to ``components_`` and
         ``score`` (the graph factorization is always Frobenius);
         ``method="graph"`` supports ``"frobenius"`` only.
@@ -244,14 +247,15 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
 
     def __init__(self, n_clusters=8, *, method="symmetric", n_neighbors=10,
                  graph_strength=100.0, assign_labels="argmax",
-                 beta_loss="frobenius", init=None, n_init=1, max_iter=200,
-                 tol=1e-4, random_state=None, verbose=0):
+                 beta_loss="frobenius", solver="auto", init=None, n_init=1,
+                 max_iter=200, tol=1e-4, random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.method = method
         self.n_neighbors = n_neighbors
         self.graph_strength = graph_strength
         self.assign_labels = assign_labels
         self.beta_loss = beta_loss
+        self.solver = solver
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
@@ -285,6 +289,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """
         X = self._check_input(X, reset=True, min_samples=2)
         self._check_fit_params(X)
+        self._check_solver()  # rejects solver="cd" with KL before any work
         self._method, self._strength = self.method, float(self.graph_strength)
         fit = {"nmf": self._fit_nmf, "graph": self._fit_graph,
                "symmetric": self._fit_symmetric}[self.method]
@@ -402,7 +407,8 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         h0 = max(mean_x / (mean_w * codes.shape[1]), np.finfo(X.dtype).tiny)
         Ht = _solver.solve_codes(
             _solver.prepare(X.T), np.ascontiguousarray(codes.T), self._beta,
-            X.dtype.type(h0), self.max_iter, self.tol)
+            X.dtype.type(h0), self.max_iter, self.tol,
+            solver=self._check_solver())
         return np.ascontiguousarray(Ht.T)
 
     # -- codes and labels with the fitted factors fixed -------------------------

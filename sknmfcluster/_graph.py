@@ -374,7 +374,7 @@ def fit_gnmf(Xp, S, degrees, W, H, strength, max_iter, tol, verbose=0):
     monotone, neighbours' codes taken from the previous iterate), then
     H-steps from the pass's accumulators. The objective
     ``0.5 ||X - W H||^2 + 0.5 strength trace(W.T L W)`` never increases; the
-    fit stops as :func:`sknmfcluster._solver.fit_mu` does.
+    fit stops as :func:`sknmfcluster._solver.fit_factors` does.
     """
     csr = (S.data.astype(W.dtype), S.indices, S.indptr)
     x_sq = _solver.sq_norm(Xp)

@@ -159,8 +159,8 @@ def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
     return part
 
 
-#: Rows accumulated together by the dense kernels, so that each load and
-#: store of the accumulator serves four rows of X.
+#: Rows the dense fit kernel processes together, so that each load of a
+#: feature of ``H`` or of the accumulator serves four rows of X.
 ROW_GROUP = 4
 
 
@@ -176,21 +176,82 @@ def _xh_row(x, H, xh):
 
 
 @njit(cache=True, fastmath=REDUCTION_MATH)
+def _xh_group(X, r0, H, xh, zero):
+    """``xh = X[g] @ H.T`` for the rows ``g = r0 .. r0 + ROW_GROUP``.
+
+    A register tile of 4 rows by 2 components: per feature, six loads feed
+    eight multiply-adds, where a row-by-row dot product needs two loads per
+    multiply-add. ``zero`` is a zero of X's dtype: float32 data is summed in
+    float32 (as a BLAS ``sgemm`` would), which halves the work.
+    """
+    k = H.shape[0]
+    m = X.shape[1]
+    x0, x1, x2, x3 = X[r0], X[r0 + 1], X[r0 + 2], X[r0 + 3]
+    for j in range(0, k - 1, 2):
+        h0 = H[j]
+        h1 = H[j + 1]
+        s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = zero
+        for f in range(m):
+            a = h0[f]
+            b = h1[f]
+            s00 += x0[f] * a
+            s01 += x0[f] * b
+            s10 += x1[f] * a
+            s11 += x1[f] * b
+            s20 += x2[f] * a
+            s21 += x2[f] * b
+            s30 += x3[f] * a
+            s31 += x3[f] * b
+        xh[0, j], xh[0, j + 1] = s00, s01
+        xh[1, j], xh[1, j + 1] = s10, s11
+        xh[2, j], xh[2, j + 1] = s20, s21
+        xh[3, j], xh[3, j + 1] = s30, s31
+    if k % 2:
+        h0 = H[k - 1]
+        s0 = s1 = s2 = s3 = zero
+        for f in range(m):
+            a = h0[f]
+            s0 += x0[f] * a
+            s1 += x1[f] * a
+            s2 += x2[f] * a
+            s3 += x3[f] * a
+        xh[0, k - 1], xh[1, k - 1], xh[2, k - 1], xh[3, k - 1] = s0, s1, s2, s3
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
 def _accumulate_group(X, W, r0, A, B):
     """``A += W[g].T @ X[g]`` and ``B += W[g].T @ W[g]`` for the rows ``g``
-    ``r0 .. r0 + ROW_GROUP``; A : (k, m) in X's dtype, B : (k, k) float64."""
+    ``r0 .. r0 + ROW_GROUP``; A : (k, m) in X's dtype, B : (k, k) float64.
+
+    Two rows of ``A`` are updated per sweep over the features, so each load
+    and store of ``A`` serves four rows of X and each load of X two
+    components.
+    """
     m = X.shape[1]
     k = W.shape[1]
     x0, x1, x2, x3 = X[r0], X[r0 + 1], X[r0 + 2], X[r0 + 3]
     for j in range(k):
-        w0, w1, w2, w3 = W[r0, j], W[r0 + 1, j], W[r0 + 2, j], W[r0 + 3, j]
         for q in range(k):
-            B[j, q] += (np.float64(w0) * W[r0, q] + np.float64(w1) * W[r0 + 1, q]
-                        + np.float64(w2) * W[r0 + 2, q]
-                        + np.float64(w3) * W[r0 + 3, q])
-        a = A[j]
+            B[j, q] += (np.float64(W[r0, j]) * W[r0, q]
+                        + np.float64(W[r0 + 1, j]) * W[r0 + 1, q]
+                        + np.float64(W[r0 + 2, j]) * W[r0 + 2, q]
+                        + np.float64(W[r0 + 3, j]) * W[r0 + 3, q])
+    for j in range(0, k - 1, 2):
+        a0 = A[j]
+        a1 = A[j + 1]
+        u0, u1, u2, u3 = W[r0, j], W[r0 + 1, j], W[r0 + 2, j], W[r0 + 3, j]
+        v0, v1, v2, v3 = (W[r0, j + 1], W[r0 + 1, j + 1], W[r0 + 2, j + 1],
+                          W[r0 + 3, j + 1])
         for f in range(m):
-            a[f] += w0 * x0[f] + w1 * x1[f] + w2 * x2[f] + w3 * x3[f]
+            p, q, r, s = x0[f], x1[f], x2[f], x3[f]
+            a0[f] += u0 * p + u1 * q + u2 * r + u3 * s
+            a1[f] += v0 * p + v1 * q + v2 * r + v3 * s
+    if k % 2:
+        a0 = A[k - 1]
+        u0, u1, u2, u3 = (W[r0, k - 1], W[r0 + 1, k - 1], W[r0 + 2, k - 1],
+                          W[r0 + 3, k - 1])
+        for f in range(m):
+            a0[f] += u0 * x0[f] + u1 * x1[f] + u2 * x2[f] + u3 * x3[f]
 
 
 @njit(cache=True, fastmath=REDUCTION_MATH)
@@ -205,14 +266,112 @@ def _accumulate_row(x, w, A, B):
             a[f] += wj * x[f]
 
 
+@njit(cache=True)
+def _cd_row_steps(xh, w, HHt, l1, l2, n_steps, tol):
+    """Coordinate-descent (HALS) sweeps for one row of ``W``, Frobenius loss.
+
+    Minimises ``0.5 w HHt w - xh w + l1 sum(w) + 0.5 l2 |w|^2`` over
+    ``w >= 0`` one coordinate at a time, each exactly (Cichocki & Phan 2009;
+    Hsieh & Dhillon 2011): ``w[j] <- max(0, w[j] - grad_j / (HHt[j, j] +
+    l2))``, using the coordinates already updated. A coordinate whose
+    curvature is zero (a component that is zero everywhere) is left alone.
+    Same stopping rule as :func:`_fro_row_steps`.
+    """
+    k = w.shape[0]
+    for _ in range(n_steps):
+        change = 0.0
+        largest = 0.0
+        for j in range(k):
+            hess = HHt[j, j] + l2
+            if hess <= 0.0:
+                continue
+            grad = _dot(HHt[j], w) - xh[j] + l1 + l2 * w[j]
+            new = max(w[j] - grad / hess, 0.0)
+            change = max(change, abs(new - w[j]))
+            w[j] = new
+            largest = max(largest, w[j])
+        if change <= tol * largest:
+            break
+
+
+@njit(cache=True, fastmath=REDUCTION_MATH)
+def _dot_group(h, W, r0, out):
+    """``out[r] = h @ W[r0 + r]`` for the ``ROW_GROUP`` rows from ``r0``."""
+    s0 = s1 = s2 = s3 = 0.0
+    for q in range(h.shape[0]):
+        s0 += h[q] * np.float64(W[r0, q])
+        s1 += h[q] * np.float64(W[r0 + 1, q])
+        s2 += h[q] * np.float64(W[r0 + 2, q])
+        s3 += h[q] * np.float64(W[r0 + 3, q])
+    out[0], out[1], out[2], out[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, dots):
+    """:func:`_cd_row_steps` on four rows of ``W`` at once (a fit pass).
+
+    A coordinate's update waits for the previous one, so a single row is
+    bound by the latency of a dot product and a division; four independent
+    rows interleaved keep the core busy. The group stops when every row
+    meets the stopping rule. ``dots`` (ROW_GROUP,) is scratch space.
+    """
+    k = W.shape[1]
+    for _ in range(n_steps):
+        change = 0.0
+        largest = 0.0
+        for j in range(k):
+            hess = HHt[j, j] + l2
+            if hess <= 0.0:
+                continue
+            _dot_group(HHt[j], W, r0, dots)
+            for r in range(ROW_GROUP):
+                old = W[r0 + r, j]
+                grad = dots[r] - xh[r, j] + l1 + l2 * old
+                new = max(old - grad / hess, 0.0)
+                W[r0 + r, j] = new
+                change = max(change, abs(new - old))
+                largest = max(largest, W[r0 + r, j])
+        if change <= tol * largest:
+            break
+
+
+@njit(cache=True)
+def _row_steps(xh, w, HHt, l1, l2, n_steps, tol, new, cd):
+    """Frobenius steps for one row: coordinate descent or multiplicative."""
+    if cd:
+        _cd_row_steps(xh, w, HHt, l1, l2, n_steps, tol)
+    else:
+        _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
+
+
 @njit(cache=True, parallel=True)
-def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate):
+def cd_rows(Wt, At, B, l1, l2, n_steps, tol):
+    """Coordinate-descent sweeps on every row of ``Wt`` from the statistics.
+
+    The H-step of the coordinate-descent solver: with ``Wt = H.T`` (m, k),
+    ``At = X.T @ W`` (m, k) and ``B = W.T @ W`` (k, k), each column of ``H``
+    is a separate non-negative least-squares problem of size k, solved by
+    :func:`_cd_row_steps` without reading X. ``Wt`` is updated in place.
+    """
+    bounds = chunk_bounds(Wt.shape[0])
+    for c in prange(N_CHUNKS):
+        for f in range(bounds[c], bounds[c + 1]):
+            _cd_row_steps(At[f], Wt[f], B, l1, l2, n_steps, tol)
+
+
+@njit(cache=True, parallel=True)
+def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate, cd):
     """Frobenius W-step over dense rows; optionally accumulate ``W.T @ X``.
 
-    X : (n, m), W : (n, k) updated in place, H : (k, m), HHt : (k, k).
+    X : (n, m), W : (n, k) updated in place, H : (k, m), HHt : (k, k); ``cd``
+    selects coordinate descent instead of multiplicative steps.
     Returns ``A = W.T @ X`` (k, m) and ``B = W.T @ W`` (k, k) in float64,
     both with the new ``W`` (zero-sized when ``accumulate`` is false). Inside
     a chunk ``A`` is summed in X's dtype; chunks are summed in float64.
+
+    A fit pass (``accumulate``) works on groups of four rows. Without
+    accumulation (``transform``) every row goes through the same one-row
+    code, so that a row's codes never depend on its position in the batch.
     """
     n, m = X.shape
     k = H.shape[0]
@@ -222,20 +381,25 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate):
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
         xh = np.empty((ROW_GROUP, k))
-        new = np.empty(k)
+        new = np.empty(max(k, ROW_GROUP))
+        zero = np.zeros(1, dtype=X.dtype)[0]
         start, stop = bounds[c], bounds[c + 1]
-        stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP
+        if accumulate:
+            stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP
+        else:
+            stop_groups = start
         for r0 in range(start, stop_groups, ROW_GROUP):
-            # one row at a time, always through the same code, so that a
-            # row's codes never depend on its position in the batch
-            for r in range(ROW_GROUP):
-                _xh_row(X[r0 + r], H, xh[r])
-                _fro_row_steps(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol, new)
-            if accumulate:
-                _accumulate_group(X, W, r0, A_parts[c], B_parts[c])
+            _xh_group(X, r0, H, xh, zero)
+            if cd:
+                _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, new)
+            else:
+                for r in range(ROW_GROUP):
+                    _fro_row_steps(xh[r], W[r0 + r], HHt, l1, l2, n_steps,
+                                   tol, new)
+            _accumulate_group(X, W, r0, A_parts[c], B_parts[c])
         for i in range(stop_groups, stop):
             _xh_row(X[i], H, xh[0])
-            _fro_row_steps(xh[0], W[i], HHt, l1, l2, n_steps, tol, new)
+            _row_steps(xh[0], W[i], HHt, l1, l2, n_steps, tol, new, cd)
             if accumulate:
                 _accumulate_row(X[i], W[i], A_parts[c], B_parts[c])
     A = np.zeros((k, m) if accumulate else (0, m))
@@ -248,12 +412,13 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate):
 
 @njit(cache=True, parallel=True)
 def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
-                 accumulate):
+                 accumulate, cd):
     """Frobenius W-step over CSR rows; optionally accumulate ``X.T @ W``.
 
     ``(data, indices, indptr)`` is X (n, m) in CSR form, W : (n, k) updated in
-    place, Ht : (m, k), HHt : (k, k). Returns ``At = X.T @ W`` (m, k) and
-    ``B = W.T @ W`` (k, k) in float64, with the new ``W``.
+    place, Ht : (m, k), HHt : (k, k), ``cd`` as in :func:`fro_rows_dense`.
+    Returns ``At = X.T @ W`` (m, k) and ``B = W.T @ W`` (k, k) in float64,
+    with the new ``W``.
     """
     n, k = W.shape
     m = Ht.shape[0]
@@ -267,7 +432,7 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
         for i in range(bounds[c], bounds[c + 1]):
             w = W[i]
             csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh)
-            _fro_row_steps(xh, w, HHt, l1, l2, n_steps, tol, new)
+            _row_steps(xh, w, HHt, l1, l2, n_steps, tol, new, cd)
             if accumulate:
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])

@@ -34,7 +34,7 @@ KL_LINE_SEARCH = (1.0, 0.5, 0.25, 0.125)
 
 
 class _Converged(Exception):
-    """Raised by :class:`_ProjectedUpdates` to end ``fit_mu``'s loop: the
+    """Raised by :class:`_ProjectedUpdates` to end ``fit_factors``'s loop: the
     engine's own stopping rule sees its objective before ``project`` runs."""
 
 
@@ -72,16 +72,16 @@ def pg_codes(Xp, H, W, W_cand, beta, ratio, l1, l2, n_steps, tol):
 
 
 class _ProjectedUpdates:
-    """``fit_mu``'s ``project`` callback: one monotone step per iteration.
+    """``fit_factors``'s ``project`` callback: one monotone step per iteration.
 
-    ``fit_mu`` hands over ``(W, H)`` after its multiplicative steps from the
+    ``fit_factors`` hands over ``(W, H)`` after its multiplicative steps from the
     previous feasible iterate ``(W_prev, H_prev)``; the callback replaces
     them by a codes step from ``W_prev``, then a components step from
     ``H_prev``, each accepted only if it does not increase the objective
     (divergence plus penalties), the engine's results serving as
     candidates. ``ratio_H`` is the target ratio of the rows of ``H`` or
     ``NO_TARGET`` (unit norm only), ``ratio_W`` that of the rows of ``W`` or
-    None, ``pen`` the penalty weights as ``fit_mu`` takes them.
+    None, ``pen`` the penalty weights as ``fit_factors`` takes them.
     """
 
     def __init__(self, Xp, beta, ratio_H, ratio_W, pen, tol, verbose):
@@ -120,7 +120,7 @@ class _ProjectedUpdates:
         self._record(objective)
 
     def _record(self, objective):
-        """Apply ``fit_mu``'s stopping rule to the true objective."""
+        """Apply ``fit_factors``'s stopping rule to the true objective."""
         self.n_iter += 1
         self.history.append(objective)
         previous, self.previous = self.previous, objective
@@ -333,6 +333,10 @@ class SparseNMF(_BaseNMF):
 
     %(beta_loss)s
 
+    %(solver)s With a sparseness target or a penalty, the fit takes the
+        projected steps described above, and ``solver`` only decides how
+        ``transform`` solves the codes.
+
     %(init)s
 
     %(max_iter)s
@@ -464,8 +468,8 @@ class SparseNMF(_BaseNMF):
 
     def __init__(self, n_components=None, *, sparseness_components=None,
                  sparseness_codes=None, alpha_W=0.0, alpha_H=0.0,
-                 l1_ratio=1.0, beta_loss="frobenius", init=None, max_iter=200,
-                 tol=1e-4, random_state=None, verbose=0):
+                 l1_ratio=1.0, beta_loss="frobenius", solver="auto", init=None,
+                 max_iter=200, tol=1e-4, random_state=None, verbose=0):
         self.n_components = n_components
         self.sparseness_components = sparseness_components
         self.sparseness_codes = sparseness_codes
@@ -473,6 +477,7 @@ class SparseNMF(_BaseNMF):
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
         self.beta_loss = beta_loss
+        self.solver = solver
         self.init = init
         self.max_iter = max_iter
         self.tol = tol
@@ -483,7 +488,7 @@ class SparseNMF(_BaseNMF):
         return self.n_components or self.n_features_in_
 
     def _penalties(self, Xp):
-        """Penalty weights as ``fit_mu`` takes them (see the objective)."""
+        """Penalty weights as ``fit_factors`` takes them (see the objective)."""
         n, m = Xp.shape
         s = float(np.sqrt(_solver.sq_norm(Xp) / (n * m))) or 1.0
         e = 2 if self._beta == FROBENIUS else 1
@@ -521,6 +526,7 @@ class SparseNMF(_BaseNMF):
             Codes of the training data, equal to ``transform(X)``.
         """
         X = self._check_input(X, reset=True)
+        self._check_solver()  # rejects solver="cd" with KL before any work
         if self._constrained():
             Xp, result = self._fit_projected(X, W, H)
         else:
@@ -555,7 +561,7 @@ class SparseNMF(_BaseNMF):
         updates.start(W0, H0)
         converged = False
         try:
-            _solver.fit_mu(Xp, W0, H0, self._beta, self.max_iter, 0.0,
+            _solver.fit_factors(Xp, W0, H0, self._beta, self.max_iter, 0.0,
                            project=updates, **pen)
         except _Converged:
             converged = True
@@ -581,7 +587,7 @@ class SparseNMF(_BaseNMF):
         W = _solver.solve_codes(
             Xp, self.components_, self._beta,
             self._code_init.astype(self.components_.dtype), self.max_iter,
-            self.tol, l1=l1, l2=l2)
+            self.tol, l1=l1, l2=l2, solver=self._check_solver())
         if self._code_ratio is not None:
             pg_codes(Xp, self.components_, W, W, self._beta, self._code_ratio,
                      l1, l2, self.max_iter, self.tol)

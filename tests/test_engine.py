@@ -112,7 +112,7 @@ def test_dense_and_csr_fits_agree(beta):
     results = []
     for Xin in (X, sp.csr_matrix(X), sp.csc_matrix(X)):
         W, H = initialize(X, 3, "random", np.random.RandomState(0))
-        res = _solver.fit_mu(_solver.prepare(Xin), W, H, beta, 30, 0.0)
+        res = _solver.fit_factors(_solver.prepare(Xin), W, H, beta, 30, 0.0)
         results.append(res)
     for res in results[1:]:
         np.testing.assert_allclose(res.W, results[0].W, rtol=1e-8)
@@ -139,7 +139,7 @@ def test_objective_never_increases(n, m, k, seed, beta, sparse, zero_fraction):
     W, H = initialize(X, k, "random", rng)
     previous = divergence(Xp, W, H, beta)
     for _ in range(15):
-        _solver.fit_mu(Xp, W, H, beta, 1, 0.0)
+        _solver.fit_factors(Xp, W, H, beta, 1, 0.0)
         current = divergence(Xp, W, H, beta)
         assert current <= previous * (1 + 1e-9) + 1e-12
         previous = current
@@ -150,7 +150,7 @@ def test_objective_never_increases(n, m, k, seed, beta, sparse, zero_fraction):
 @pytest.mark.parametrize("beta", [2, 1])
 def test_history_is_non_increasing(beta, X_dense):
     W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
-    res = _solver.fit_mu(X_dense, W, H, beta, 40, 0.0)
+    res = _solver.fit_factors(X_dense, W, H, beta, 40, 0.0)
     assert res.n_iter == 40
     assert np.all(np.diff(res.history) <= 1e-9 * res.history[:-1])
 
@@ -162,11 +162,11 @@ def test_float32_stays_float32(storage, beta):
     Xp = _kernel_input(X, storage)
     W, H = initialize(X, 3, "nndsvda", np.random.RandomState(0))
     assert W.dtype == H.dtype == np.float32
-    res = _solver.fit_mu(Xp, W, H, beta, 20, 0.0)
+    res = _solver.fit_factors(Xp, W, H, beta, 20, 0.0)
     assert res.W.dtype == res.H.dtype == np.float32
     W64, H64 = initialize(X.astype(np.float64), 3, "nndsvda",
                           np.random.RandomState(0))
-    res64 = _solver.fit_mu(_kernel_input(X.astype(np.float64), storage),
+    res64 = _solver.fit_factors(_kernel_input(X.astype(np.float64), storage),
                            W64, H64, beta, 20, 0.0)
     np.testing.assert_allclose(res.history, res64.history, rtol=1e-3)
 
@@ -184,7 +184,7 @@ def test_same_result_with_one_and_two_threads(storage, beta):
         for threads in (1, 2):
             numba.set_num_threads(threads)
             W, H = initialize(X, 4, "random", np.random.RandomState(0))
-            res = _solver.fit_mu(Xp, W, H, beta, 15, 0.0)
+            res = _solver.fit_factors(Xp, W, H, beta, 15, 0.0)
             loss = divergence(Xp, res.W, res.H, beta)
             outputs.append((res.W.copy(), res.H.copy(), res.history.copy(), loss))
     finally:
@@ -202,17 +202,17 @@ def test_chunks_cover_all_rows():
 
 def test_tol_stops_early_and_max_iter_warns(X_dense):
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
-    res = _solver.fit_mu(X_dense, W, H, 2, 500, 1e-3)
+    res = _solver.fit_factors(X_dense, W, H, 2, 500, 1e-3)
     assert res.converged and res.n_iter < 500
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        res = _solver.fit_mu(X_dense, W, H, 2, 2, 1e-12)
+        res = _solver.fit_factors(X_dense, W, H, 2, 2, 1e-12)
     assert not res.converged and res.n_iter == 2
 
 
 def test_verbose_reports_progress(X_dense, capsys):
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
-    _solver.fit_mu(X_dense, W, H, 2, 3, 0.0, verbose=2)
+    _solver.fit_factors(X_dense, W, H, 2, 3, 0.0, verbose=2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert all("objective" in line and "elapsed" in line for line in lines)
@@ -220,7 +220,7 @@ def test_verbose_reports_progress(X_dense, capsys):
 
 def test_solve_codes_is_row_local(X_dense):
     W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
-    _solver.fit_mu(X_dense, W, H, 2, 20, 0.0)
+    _solver.fit_factors(X_dense, W, H, 2, 20, 0.0)
     w0 = np.full(4, 0.3)
     full = _solver.solve_codes(X_dense, H, 2, w0, 100, 1e-4)
     part = _solver.solve_codes(np.ascontiguousarray(X_dense[::-3]), H, 2, w0, 100, 1e-4)
@@ -246,7 +246,7 @@ def test_custom_init_is_copied(X_dense):
     W0, H0 = _factors(*X_dense.shape, 3)
     W0_copy, H0_copy = W0.copy(), H0.copy()
     W, H = initialize(X_dense, 3, "custom", None, W0, H0)
-    _solver.fit_mu(X_dense, W, H, 2, 5, 0.0)
+    _solver.fit_factors(X_dense, W, H, 2, 5, 0.0)
     np.testing.assert_array_equal(W0, W0_copy)
     np.testing.assert_array_equal(H0, H0_copy)
     with pytest.raises(ValueError, match="shape"):
@@ -264,7 +264,7 @@ def test_all_zero_rows_columns_and_matrix_stay_finite(beta):
         for Xin in (data, sp.csr_matrix(data)):
             Xp = _solver.prepare(Xin)
             W, H = initialize(data, 2, "random", np.random.RandomState(0))
-            res = _solver.fit_mu(Xp, W, H, beta, 10, 1e-4)
+            res = _solver.fit_factors(Xp, W, H, beta, 10, 1e-4)
             assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
             assert np.isfinite(res.objective)
 
