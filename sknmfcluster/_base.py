@@ -44,7 +44,9 @@ SHARED_DOC = {
         codes.""",
     "tol": """tol : float, default=1e-4
         The fit stops once the objective decreases by less than ``tol``
-        times its value over one iteration (checked at every iteration).
+        times its value per iteration: checked at every iteration for the
+        Frobenius loss, and over every 10 iterations for Kullback-Leibler,
+        whose objective costs a logarithm per non-zero of ``X``.
         ``transform`` stops a sample once the largest change of its codes is
         at most ``tol`` times their largest entry. ``tol=0`` runs
         ``max_iter`` iterations.""",

@@ -133,11 +133,12 @@ def _kl_row_steps(x_val, x_col, w, Ht, Hsum, l1, l2, n_steps, tol, new, num):
 
 
 @njit(cache=True)
-def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
+def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum, objective):
     """Add one row's share of the KL ``H``-update statistics.
 
     ``num_t[f, j] += w[j] * x[f] / (w @ H)[f]`` at the non-zeros, ``w_sum +=
-    w``; returns the row's ``sum(x * log(x / wh) - x)`` over its non-zeros.
+    w``; returns the row's ``sum(x * log(x / wh) - x)`` over its non-zeros
+    when ``objective`` is true, else 0 (the logarithm is the costly part).
     """
     k = w.shape[0]
     part = 0.0
@@ -150,8 +151,9 @@ def _kl_row_accumulate(x_val, x_col, w, Ht, num_t, w_sum):
         xv = x_val[p]
         if xv == 0.0:  # an explicitly stored zero: 0 * log(0) is 0, not NaN
             continue
-        part += xv * np.log(xv / wh) - xv
         ratio = xv / wh
+        if objective:
+            part += xv * np.log(ratio) - xv
         for j in range(k):
             num_t[f, j] += w[j] * ratio
     for j in range(k):
@@ -497,13 +499,14 @@ def _nonzeros(x, val, col):
 
 
 @njit(cache=True, parallel=True)
-def kl_rows_dense(X, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate):
+def kl_rows_dense(X, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate, objective):
     """KL W-step over dense rows; optionally accumulate the H-update statistics.
 
     X : (n, m), W : (n, k) updated in place, Ht : (m, k), Hsum : (k,).
     Returns ``num_t`` (m, k) with ``num_t[f, j] = sum_i W[i, j] X[i, f] /
     (W @ H)[i, f]``, ``w_sum = W.sum(axis=0)`` (k,) and the sum of ``x *
-    log(x / wh) - x`` over the non-zeros, all with the new ``W``.
+    log(x / wh) - x`` over the non-zeros (0 unless ``objective``), all with
+    the new ``W``.
     """
     n, m = X.shape
     k = W.shape[1]
@@ -524,13 +527,14 @@ def kl_rows_dense(X, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate):
                           tol, new, num)
             if accumulate:
                 obj_parts[c] += _kl_row_accumulate(
-                    val[:nnz], col[:nnz], w, Ht, num_parts[c], wsum_parts[c])
+                    val[:nnz], col[:nnz], w, Ht, num_parts[c], wsum_parts[c],
+                    objective)
     return _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate)
 
 
 @njit(cache=True, parallel=True)
 def kl_rows_csr(data, indices, indptr, W, Ht, Hsum, l1, l2, n_steps, tol,
-                accumulate):
+                accumulate, objective):
     """KL W-step over CSR rows; same contract as :func:`kl_rows_dense`."""
     n, k = W.shape
     m = Ht.shape[0]
@@ -550,7 +554,7 @@ def kl_rows_csr(data, indices, indptr, W, Ht, Hsum, l1, l2, n_steps, tol,
             if accumulate:
                 obj_parts[c] += _kl_row_accumulate(
                     data[start:stop], indices[start:stop], w, Ht,
-                    num_parts[c], wsum_parts[c])
+                    num_parts[c], wsum_parts[c], objective)
     return _sum_kl_parts(num_parts, wsum_parts, obj_parts, m, k, accumulate)
 
 

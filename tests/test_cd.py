@@ -1,0 +1,187 @@
+"""The coordinate-descent (HALS) solver: kernels against NumPy, monotonicity,
+agreement with scikit-learn's coordinate descent, determinism, estimator API."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.datasets import load_digits
+
+from sknmfcluster import NMFClusterer, SparseNMF, _solver
+from sknmfcluster._init import initialize
+from sknmfcluster._loss import divergence
+
+from .conftest import low_rank
+
+
+def _numpy_cd_sweeps(XHt, W, HHt, l1, l2, n_steps):
+    """HALS on the rows of W: coordinate j of every row, then j + 1, ..."""
+    W = W.astype(np.float64).copy()
+    for _ in range(n_steps):
+        for j in range(W.shape[1]):
+            grad = W @ HHt[:, j] - XHt[:, j] + l1 + l2 * W[:, j]
+            W[:, j] = np.maximum(W[:, j] - grad / (HHt[j, j] + l2), 0.0)
+    return W
+
+
+def _kernel_input(X, storage):
+    return _solver.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cd_rows_match_numpy(storage, dtype, accumulate):
+    # 61 rows: groups of four and a remainder in every chunk
+    X = low_rank(n=61, dtype=dtype)
+    rng = np.random.RandomState(1)
+    W = (rng.rand(61, 4) + 0.1).astype(dtype)
+    H = (rng.rand(4, 12) + 0.1).astype(dtype)
+    H64, X64 = H.astype(np.float64), X.astype(np.float64)
+    expected = _numpy_cd_sweeps(X64 @ H64.T, W, H64 @ H64.T, 0.3, 0.2, 3)
+    A, B = _solver.w_step(_kernel_input(X, storage), W, H, 2, 0.3, 0.2, 3,
+                          0.0, accumulate, True)
+    rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (1e-4, 1e-6)
+    np.testing.assert_allclose(W, expected, rtol=rtol, atol=atol)
+    assert (expected == 0).any(), "the test should exercise the bound at 0"
+    if accumulate:
+        W64 = W.astype(np.float64)
+        np.testing.assert_allclose(A, W64.T @ X64, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(B, W64.T @ W64, rtol=rtol, atol=atol)
+
+
+def test_cd_h_step_matches_numpy(X_dense):
+    rng = np.random.RandomState(2)
+    W, H = rng.rand(X_dense.shape[0], 3), rng.rand(3, X_dense.shape[1])
+    A, B = W.T @ X_dense, W.T @ W
+    expected = _numpy_cd_sweeps(A.T, H.T, B, 0.1, 0.05,
+                                _solver.INNER_H_CD).T
+    _solver._h_step(H, (A, B), 2, 0.1, 0.05, cd=True)
+    np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_one_sweep_each_is_scikit_learns_coordinate_descent(monkeypatch):
+    nmf = pytest.importorskip("sklearn.decomposition._nmf")
+    if not hasattr(nmf, "_fit_coordinate_descent"):  # pragma: no cover
+        pytest.skip("scikit-learn's private coordinate-descent loop moved")
+    monkeypatch.setattr(_solver, "INNER_W_CD", 1)
+    monkeypatch.setattr(_solver, "INNER_H_CD", 1)
+    X = low_rank(n=50, m=15, k=4)
+    W, H = initialize(X, 4, "nndsvda", np.random.RandomState(0))
+    W_ref, H_ref, _ = nmf._fit_coordinate_descent(
+        X, W.copy(), H.copy(), tol=0.0, max_iter=8, shuffle=False,
+        random_state=None)
+    res = _solver.fit_factors(X, W, H, 2, 8, 0.0, solver="cd")
+    np.testing.assert_allclose(res.W, W_ref, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(res.H, H_ref, rtol=1e-8, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(2, 30),
+    m=st.integers(1, 12),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 2**31 - 1),
+    sparse=st.booleans(),
+    zero_fraction=st.sampled_from([0.0, 0.5, 0.9]),
+)
+def test_cd_objective_never_increases(n, m, k, seed, sparse, zero_fraction):
+    """Each coordinate is minimised exactly, so no step can raise the loss."""
+    rng = np.random.RandomState(seed)
+    X = rng.exponential(size=(n, m))
+    X[rng.rand(n, m) < zero_fraction] = 0.0
+    Xp = _solver.prepare(sp.csr_matrix(X) if sparse else X)
+    W, H = initialize(X, k, "random", rng)
+    previous = divergence(Xp, W, H, 2)
+    for _ in range(10):
+        res = _solver.fit_factors(Xp, W, H, 2, 1, 0.0, solver="cd")
+        current = divergence(Xp, W, H, 2)
+        assert current <= previous * (1 + 1e-9) + 1e-12
+        assert res.objective == pytest.approx(current, rel=1e-6, abs=1e-9)
+        previous = current
+    assert np.all(W >= 0) and np.all(H >= 0)
+
+
+def test_cd_objective_from_statistics_is_exact(X_dense):
+    W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
+    res = _solver.fit_factors(X_dense, W, H, 2, 5, 0.0, solver="cd")
+    assert res.objective == pytest.approx(divergence(X_dense, W, H, 2),
+                                          rel=1e-10)
+    assert np.all(np.diff(res.history) <= 1e-9 * res.history[:-1])
+
+
+def test_dense_and_csr_cd_fits_agree():
+    X = low_rank(n=83)
+    results = []
+    for Xin in (X, sp.csr_matrix(X)):
+        W, H = initialize(X, 3, "random", np.random.RandomState(0))
+        results.append(_solver.fit_factors(_solver.prepare(Xin), W, H, 2, 30,
+                                           0.0, solver="cd"))
+    np.testing.assert_allclose(results[1].W, results[0].W, rtol=1e-8,
+                               atol=1e-12)
+    np.testing.assert_allclose(results[1].H, results[0].H, rtol=1e-8,
+                               atol=1e-12)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                    reason="needs at least 2 Numba threads to compare")
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_cd_same_result_with_one_and_two_threads(storage):
+    X = low_rank(n=203, m=17, seed=3)
+    Xp = _kernel_input(X, storage)
+    outputs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            W, H = initialize(X, 4, "random", np.random.RandomState(0))
+            res = _solver.fit_factors(Xp, W, H, 2, 15, 0.0, solver="cd")
+            outputs.append((res.W.copy(), res.H.copy(), res.history.copy()))
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(*outputs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_engine_rejects_cd_with_kl(X_dense):
+    W, H = initialize(X_dense, 3, "random", np.random.RandomState(0))
+    with pytest.raises(ValueError, match="Frobenius loss only"):
+        _solver.fit_factors(X_dense, W, H, 1, 5, 0.0, solver="cd")
+
+
+@pytest.mark.parametrize("Estimator, params", [
+    (NMFClusterer, {"n_clusters": 3, "method": "nmf"}),
+    (SparseNMF, {"n_components": 3}),
+])
+def test_cd_with_kl_raises_a_clear_error(Estimator, params, X_dense):
+    model = Estimator(**params, solver="cd", beta_loss="kullback-leibler")
+    with pytest.raises(ValueError, match="solver='mu'"):
+        model.fit(X_dense)
+    # "auto" picks the multiplicative updates for KL
+    Estimator(**params, beta_loss="kullback-leibler").fit(X_dense)
+
+
+def test_cd_converges_in_fewer_passes_than_mu():
+    X = load_digits().data / 16.0
+    W, H = initialize(X, 10, "nndsvda", np.random.RandomState(0))
+    err, n_iter = {}, {}
+    for solver in ("cd", "mu"):
+        res = _solver.fit_factors(X, W.copy(), H.copy(), 2, 40, 0.0,
+                                  solver=solver)
+        err[solver] = res.objective
+        model = NMFClusterer(10, method="nmf", solver=solver, max_iter=1000,
+                             tol=1e-5, random_state=0).fit(X)
+        n_iter[solver] = model.n_iter_
+    assert err["cd"] < err["mu"] * 0.99, err
+    assert n_iter["cd"] < n_iter["mu"], n_iter
+
+
+def test_solver_default_is_cd_for_frobenius(X_dense):
+    W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
+    expected = _solver.fit_factors(X_dense, W.copy(), H.copy(), 2, 20, 0.0,
+                                   solver="cd")
+    model = NMFClusterer(3, method="nmf", init="custom", max_iter=20, tol=0.0)
+    model.fit(X_dense, W=W, H=H)
+    np.testing.assert_allclose(model.components_, expected.H, rtol=1e-12)
