@@ -87,7 +87,8 @@ def _worker(spec):
          else np.load(folder / "X.npy"))
     W0, H0 = np.load(folder / "W0.npy"), np.load(folder / "H0.npy")
     problem = _solvers.Problem(X, W0, H0, spec["beta"])
-    classes = {cls.name: cls for cls in (_solvers.Engine, _solvers.Estimator,
+    classes = {cls.name: cls for cls in (_solvers.Engine, _solvers.EngineMU,
+                                         _solvers.Estimator,
                                          _solvers.SklearnMU, _solvers.SklearnCD,
                                          _solvers.SklearnMiniBatch)}
     results = {}

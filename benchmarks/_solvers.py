@@ -99,16 +99,32 @@ class Solver:
 
 
 class Engine(Solver):
-    """sknmfcluster's engine alone: ``_solver.fit_factors`` on prepared input."""
+    """sknmfcluster's engine alone: ``_solver.fit_factors`` on prepared input,
+    with the estimators' default solver (``"cd"`` for the Frobenius loss,
+    ``"mu"`` for KL)."""
 
-    name, label = "ours", "sknmfcluster engine (fit_factors)"
+    name, label = "ours", "sknmfcluster engine (fit_factors, default solver)"
+    solver = None
+
+    def _solver_name(self):
+        if self.solver is not None:
+            return self.solver
+        return "cd" if self.problem.beta == 2 else "mu"
 
     def _fit(self, W, H, max_iter):
-        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter, 0.0)
+        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter,
+                            0.0, solver=self._solver_name())
 
     def _advance(self, W, H, n_iter):
-        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, n_iter, 0.0)
+        self._fit(W, H, n_iter)
         return W, H
+
+
+class EngineMU(Engine):
+    """The engine with multiplicative updates (Frobenius rows only)."""
+
+    name, label = "ours-mu", "sknmfcluster engine (fit_factors, solver='mu')"
+    solver = "mu"
 
 
 class Estimator(Solver):
@@ -219,6 +235,8 @@ def random_init(X, rank):
 def solvers_for(problem, include_cd):
     """The solvers compared on ``problem`` (CD only for the Frobenius loss)."""
     classes = [Engine, Estimator, SklearnMU]
+    if problem.beta == 2:
+        classes.insert(1, EngineMU)
     if include_cd and problem.beta == 2:
         classes.append(SklearnCD)
     classes.append(SklearnMiniBatch)
