@@ -297,27 +297,32 @@ def _cd_row_steps(xh, w, HHt, l1, l2, n_steps, tol):
 
 
 @njit(cache=True, fastmath=REDUCTION_MATH)
-def _dot_group(h, W, r0, out):
-    """``out[r] = h @ W[r0 + r]`` for the ``ROW_GROUP`` rows from ``r0``."""
+def _dot_group(h, wg, out):
+    """``out[r] = h @ wg[r]`` for the ``ROW_GROUP`` rows of ``wg``."""
     s0 = s1 = s2 = s3 = 0.0
     for q in range(h.shape[0]):
-        s0 += h[q] * np.float64(W[r0, q])
-        s1 += h[q] * np.float64(W[r0 + 1, q])
-        s2 += h[q] * np.float64(W[r0 + 2, q])
-        s3 += h[q] * np.float64(W[r0 + 3, q])
+        s0 += h[q] * wg[0, q]
+        s1 += h[q] * wg[1, q]
+        s2 += h[q] * wg[2, q]
+        s3 += h[q] * wg[3, q]
     out[0], out[1], out[2], out[3] = s0, s1, s2, s3
 
 
 @njit(cache=True)
-def _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, dots):
-    """:func:`_cd_row_steps` on four rows of ``W`` at once (a fit pass).
+def _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, wg, dots):
+    """:func:`_cd_row_steps` on the rows ``r0 .. r0 + ROW_GROUP`` of ``W``.
 
-    A coordinate's update waits for the previous one, so a single row is
-    bound by the latency of a dot product and a division; four independent
-    rows interleaved keep the core busy. The group stops when every row
-    meets the stopping rule. ``dots`` (ROW_GROUP,) is scratch space.
+    Used by the fit passes. A coordinate's update waits for the previous
+    one, so a single row is bound by the latency of a dot product and a
+    division; four independent rows interleaved keep the core busy. The rows
+    are swept in a float64 copy ``wg`` (ROW_GROUP, k) and written back once.
+    The group stops when every row meets the stopping rule. ``dots``
+    (ROW_GROUP,) is scratch space.
     """
     k = W.shape[1]
+    for r in range(ROW_GROUP):
+        for j in range(k):
+            wg[r, j] = W[r0 + r, j]
     for _ in range(n_steps):
         change = 0.0
         largest = 0.0
@@ -325,16 +330,19 @@ def _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, dots):
             hess = HHt[j, j] + l2
             if hess <= 0.0:
                 continue
-            _dot_group(HHt[j], W, r0, dots)
+            _dot_group(HHt[j], wg, dots)
             for r in range(ROW_GROUP):
-                old = W[r0 + r, j]
+                old = wg[r, j]
                 grad = dots[r] - xh[r, j] + l1 + l2 * old
                 new = max(old - grad / hess, 0.0)
-                W[r0 + r, j] = new
+                wg[r, j] = new
                 change = max(change, abs(new - old))
-                largest = max(largest, W[r0 + r, j])
+                largest = max(largest, new)
         if change <= tol * largest:
             break
+    for r in range(ROW_GROUP):
+        for j in range(k):
+            W[r0 + r, j] = wg[r, j]
 
 
 @njit(cache=True)
@@ -384,6 +392,7 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate, cd):
     for c in prange(N_CHUNKS):
         xh = np.empty((ROW_GROUP, k))
         new = np.empty(max(k, ROW_GROUP))
+        wg = np.empty((ROW_GROUP, k))
         zero = np.zeros(1, dtype=X.dtype)[0]
         start, stop = bounds[c], bounds[c + 1]
         if accumulate:
@@ -393,7 +402,7 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate, cd):
         for r0 in range(start, stop_groups, ROW_GROUP):
             _xh_group(X, r0, H, xh, zero)
             if cd:
-                _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, new)
+                _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, wg, new)
             else:
                 for r in range(ROW_GROUP):
                     _fro_row_steps(xh[r], W[r0 + r], HHt, l1, l2, n_steps,
@@ -429,12 +438,29 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
     B_parts = np.zeros((n_acc, k, k))
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
-        xh = np.empty(k)
-        new = np.empty(k)
-        for i in range(bounds[c], bounds[c + 1]):
+        xh = np.empty((ROW_GROUP, k))
+        new = np.empty(max(k, ROW_GROUP))
+        wg = np.empty((ROW_GROUP, k))
+        start, stop = bounds[c], bounds[c + 1]
+        # fit passes with coordinate descent sweep four rows together (see
+        # _cd_group_steps); transform keeps every row on the one-row code
+        if accumulate and cd:
+            stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP
+        else:
+            stop_groups = start
+        for r0 in range(start, stop_groups, ROW_GROUP):
+            for r in range(ROW_GROUP):
+                i = r0 + r
+                csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht,
+                              xh[r])
+            _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, wg, new)
+            for i in range(r0, r0 + ROW_GROUP):
+                accumulate_csr_row(data, indices, indptr[i], indptr[i + 1],
+                                   W[i], At_parts[c], B_parts[c])
+        for i in range(stop_groups, stop):
             w = W[i]
-            csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh)
-            _row_steps(xh, w, HHt, l1, l2, n_steps, tol, new, cd)
+            csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh[0])
+            _row_steps(xh[0], w, HHt, l1, l2, n_steps, tol, new, cd)
             if accumulate:
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])
