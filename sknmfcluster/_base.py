@@ -146,7 +146,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -- fitting ------------------------------------------------------------
     def _fit_factors(self, X, W, H, *, n_init=1, penalties=None, project=None):
-        """Run ``n_init`` fits of the alternating MU, return the best.
+        """Run ``n_init`` fits of the engine (``solver``), return the best.
 
         The first run uses ``init``; further runs use ``init`` again when it
         is random and ``"random"`` otherwise, so that restarts differ.

@@ -100,6 +100,10 @@ def _build_parser():
                               "symmetric and graph methods (default: 10)")
     cluster.add_argument("--beta-loss", choices=("frobenius", "kullback-leibler"),
                          default="frobenius", help="divergence (default: frobenius)")
+    cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
+                         help="update rule: coordinate descent or multiplicative "
+                              "updates (default: auto, cd for frobenius and mu "
+                              "for kullback-leibler)")
     cluster.add_argument("--init",
                          choices=("spectral", "random", "nndsvd", "nndsvda",
                                   "nndsvdar"),
@@ -215,7 +219,7 @@ def _fit_nmf(args, X, k):
     """Fit NMFClusterer; return the model and the fit time in seconds."""
     model = NMFClusterer(
         n_clusters=k, method=args.method, n_neighbors=args.n_neighbors,
-        beta_loss=args.beta_loss, init=args.init,
+        beta_loss=args.beta_loss, solver=args.solver, init=args.init,
         n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
         random_state=args.random_state, verbose=int(args.verbose),
     )

@@ -326,21 +326,22 @@ def fit_symnmf(A, W, max_iter, tol, verbose=0):
     cand, AW_cand = np.empty_like(W), np.empty_like(W)
     history, converged, n_iter = [], False, 0
     start = time.perf_counter()
-    for n_iter in range(1, max_iter + 1):
-        for exponent in (BOLD_EXPONENT, SAFE_EXPONENT):
-            _graph_kernels.symnmf_update(W, AW, G, exponent, cand)
-            G_cand, inner_cand = _graph_kernels.symnmf_stats(*csr, cand, AW_cand)
-            new = symnmf_objective(a_sq, G_cand, inner_cand)
-            if new <= objective:
+    with _solver.engine_threads(A, W.shape[1]):
+        for n_iter in range(1, max_iter + 1):
+            for exponent in (BOLD_EXPONENT, SAFE_EXPONENT):
+                _graph_kernels.symnmf_update(W, AW, G, exponent, cand)
+                G_cand, inner_cand = _graph_kernels.symnmf_stats(*csr, cand, AW_cand)
+                new = symnmf_objective(a_sq, G_cand, inner_cand)
+                if new <= objective:
+                    break
+            W, cand, AW, AW_cand = cand, W, AW_cand, AW
+            G, previous, objective = G_cand, objective, new
+            history.append(objective)
+            _solver._report(verbose, n_iter, objective, previous, start)
+            size = 0.5 * float(np.vdot(G, G))
+            if tol > 0 and previous - objective <= SYMNMF_TOL_SCALE * tol * size:
+                converged = True
                 break
-        W, cand, AW, AW_cand = cand, W, AW_cand, AW
-        G, previous, objective = G_cand, objective, new
-        history.append(objective)
-        _solver._report(verbose, n_iter, objective, previous, start)
-        size = 0.5 * float(np.vdot(G, G))
-        if tol > 0 and previous - objective <= SYMNMF_TOL_SCALE * tol * size:
-            converged = True
-            break
     _warn_unless(converged, tol, max_iter)
     return FitResult(W, None, n_iter, objective, np.asarray(history),
                           converged)
@@ -382,19 +383,20 @@ def fit_gnmf(Xp, S, degrees, W, H, strength, max_iter, tol, verbose=0):
     _graph_kernels.csr_times_dense(*csr, W, SW)
     history, previous, converged, n_iter = [], np.inf, False, 0
     start = time.perf_counter()
-    for n_iter in range(1, max_iter + 1):
-        stats = graph_w_step(Xp, W, H, SW, degrees, strength, 1, 0.0, True)
-        _solver._h_step(H, stats, FROBENIUS, 0.0, 0.0)
-        _graph_kernels.csr_times_dense(*csr, W, SW)
-        objective = (fro_from_stats(x_sq, stats[0], stats[1], H)
-                     + 0.5 * strength * laplacian_form(W, SW, degrees))
-        history.append(objective)
-        _solver._report(verbose, n_iter, objective, previous, start)
-        if (tol > 0 and np.isfinite(previous)
-                and previous - objective <= tol * abs(previous)):
-            converged = True
-            break
-        previous = objective
+    with _solver.engine_threads(Xp, W.shape[1]):
+        for n_iter in range(1, max_iter + 1):
+            stats = graph_w_step(Xp, W, H, SW, degrees, strength, 1, 0.0, True)
+            _solver._h_step(H, stats, FROBENIUS, 0.0, 0.0)
+            _graph_kernels.csr_times_dense(*csr, W, SW)
+            objective = (fro_from_stats(x_sq, stats[0], stats[1], H)
+                         + 0.5 * strength * laplacian_form(W, SW, degrees))
+            history.append(objective)
+            _solver._report(verbose, n_iter, objective, previous, start)
+            if (tol > 0 and np.isfinite(previous)
+                    and previous - objective <= tol * abs(previous)):
+                converged = True
+                break
+            previous = objective
     _warn_unless(converged, tol, max_iter)
     return FitResult(W, H, n_iter, history[-1], np.asarray(history),
                           converged)

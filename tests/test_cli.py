@@ -237,6 +237,16 @@ def test_cli_method_and_neighbours_reach_the_estimator(run, tmp_path):
     assert _scores(out)["NMF"][0] > nmf_accuracy + 0.2
 
 
+def test_cli_solver_reaches_the_estimator(run):
+    code, _, err = run("digits", "--method", "nmf", "--solver", "cd",
+                       "--beta-loss", "kullback-leibler", "--no-kmeans")
+    assert code == 2 and err.startswith("error: ")
+    assert "solver='cd' supports beta_loss='frobenius' only" in err
+    code, out, _ = run("digits", "--method", "nmf", "--solver", "mu",
+                       "--max-iter", "20", "--no-kmeans")
+    assert code == 0 and "method='nmf'" in out
+
+
 def test_cli_negative_data_is_an_error(run, tmp_path):
     np.save(tmp_path / "X.npy", -np.ones((10, 4)))
     code, _, err = run("X.npy", "--n-clusters", "2")

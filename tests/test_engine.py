@@ -279,3 +279,14 @@ def test_prepare_never_modifies_input():
     assert np.all(Xp.data != 0)
     for a, b in zip(before, (X.data, X.indices, X.indptr)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_small_inputs_run_on_one_thread_and_the_setting_is_restored(X_dense):
+    before = numba.get_num_threads()
+    with _solver.engine_threads(X_dense, 3):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    large = np.zeros((_solver.SERIAL_WORK // 3 + 1, 1))
+    with _solver.engine_threads(large, 3):
+        assert numba.get_num_threads() == before
+    assert numba.get_num_threads() == before
