@@ -29,8 +29,8 @@ X, y = load_digits(return_X_y=True)
 n_components_grid = [1, 2, 4, 8, 16, 32, 64]
 
 # %%
-# At large ranks the multiplicative updates converge slowly; the fits are
-# capped at 200 iterations, and the warning that says so is silenced here.
+# At large ranks the fits converge slowly; they are capped at 200
+# iterations, and the warning that says so is silenced here.
 import warnings
 
 from sklearn.exceptions import ConvergenceWarning
@@ -85,10 +85,10 @@ fig.tight_layout()
 
 # %%
 # Even with as many components as pixels the error is not zero, as the
-# article found on MNIST with 784 components. The multiplicative updates
-# approach an exact factorization only slowly, and the fit stops after
-# ``max_iter`` iterations or once the error decreases by less than ``tol``
-# per iteration; NMF is a compression
+# article found on MNIST with 784 components. An exact factorization exists
+# at d = 64 (``X = X @ I``), but the fit approaches it only slowly and stops
+# after ``max_iter`` iterations or once the error decreases by less than
+# ``tol`` per iteration; NMF is a compression
 # method, and it is at small ranks that it earns its keep.
 print(f"||X||_F = {np.linalg.norm(X):.1f}; at d = 64 the error is "
       f"{errors[-1] / np.linalg.norm(X):.1%} of it")
