@@ -423,13 +423,14 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate, cd):
 
 @njit(cache=True, parallel=True)
 def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
-                 accumulate, cd):
+                 accumulate, cd, fit):
     """Frobenius W-step over CSR rows; optionally accumulate ``X.T @ W``.
 
     ``(data, indices, indptr)`` is X (n, m) in CSR form, W : (n, k) updated in
     place, Ht : (m, k), HHt : (k, k), ``cd`` as in :func:`fro_rows_dense`.
     Returns ``At = X.T @ W`` (m, k) and ``B = W.T @ W`` (k, k) in float64,
-    with the new ``W``.
+    with the new ``W`` (zero-sized when ``accumulate`` is false). ``fit``
+    marks a fit pass, whose coordinate-descent sweeps take four rows at once.
     """
     n, k = W.shape
     m = Ht.shape[0]
@@ -444,7 +445,7 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
         start, stop = bounds[c], bounds[c + 1]
         # fit passes with coordinate descent sweep four rows together (see
         # _cd_group_steps); transform keeps every row on the one-row code
-        if accumulate and cd:
+        if fit and cd:
             stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP
         else:
             stop_groups = start
@@ -454,9 +455,11 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
                 csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht,
                               xh[r])
             _cd_group_steps(xh, W, r0, HHt, l1, l2, n_steps, tol, wg, new)
-            for i in range(r0, r0 + ROW_GROUP):
-                accumulate_csr_row(data, indices, indptr[i], indptr[i + 1],
-                                   W[i], At_parts[c], B_parts[c])
+            if accumulate:
+                for i in range(r0, r0 + ROW_GROUP):
+                    accumulate_csr_row(data, indices, indptr[i],
+                                       indptr[i + 1], W[i], At_parts[c],
+                                       B_parts[c])
         for i in range(stop_groups, stop):
             w = W[i]
             csr_row_times(data, indices, indptr[i], indptr[i + 1], Ht, xh[0])
@@ -465,6 +468,75 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])
     return sum_parts(At_parts, B_parts, m, k, accumulate)
+
+
+@njit(cache=True, parallel=True)
+def fro_cols_csr(data, indices, indptr, W):
+    """``At = X.T @ W`` (m, k) in float64, gathered column by column.
+
+    ``(data, indices, indptr)`` is ``X.T`` in CSR form (X in CSC form): row
+    ``f`` of ``At`` is the sparse column ``f`` of X times W. Every row of
+    ``At`` is written by one thread, so no private accumulators are needed.
+    """
+    m = indptr.shape[0] - 1
+    At = np.empty((m, W.shape[1]))
+    bounds = chunk_bounds(m)
+    for c in prange(N_CHUNKS):
+        for f in range(bounds[c], bounds[c + 1]):
+            csr_row_times(data, indices, indptr[f], indptr[f + 1], W, At[f])
+    return At
+
+
+@njit(cache=True, parallel=True)
+def gram(W):
+    """``W.T @ W`` in float64, summed over the row chunks in chunk order."""
+    n, k = W.shape
+    parts = np.zeros((N_CHUNKS, k, k))
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        B = parts[c]
+        for i in range(bounds[c], bounds[c + 1]):
+            for j in range(k):
+                wj = np.float64(W[i, j])
+                for q in range(k):
+                    B[j, q] += wj * W[i, q]
+    B = np.zeros((k, k))
+    for c in range(N_CHUNKS):
+        B += parts[c]
+    return B
+
+
+@njit(cache=True, parallel=True)
+def kl_cols_csr(data, indices, indptr, W, Ht, objective):
+    """The KL H-statistics gathered column by column; see :func:`kl_rows_csr`.
+
+    ``(data, indices, indptr)`` is ``X.T`` in CSR form. Returns ``num_t``
+    (m, k), ``num_t[f] = sum_i W[i] X[i, f] / (W @ H)[i, f]`` over the
+    non-zeros of column ``f``, and the sum of ``x * log(x / wh) - x`` over
+    all non-zeros when ``objective`` is true (else 0).
+    """
+    m, k = Ht.shape
+    num_t = np.zeros((m, k))
+    obj_parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(m)
+    for c in prange(N_CHUNKS):
+        for f in range(bounds[c], bounds[c + 1]):
+            h = Ht[f]
+            acc = num_t[f]
+            for p in range(indptr[f], indptr[f + 1]):
+                xv = np.float64(data[p])
+                if xv == 0.0:  # an explicitly stored zero adds nothing
+                    continue
+                w = W[indices[p]]
+                wh = 0.0
+                for j in range(k):
+                    wh += np.float64(w[j]) * h[j]
+                ratio = xv / max(wh, EPSILON)
+                if objective:
+                    obj_parts[c] += xv * np.log(ratio) - xv
+                for j in range(k):
+                    acc[j] += w[j] * ratio
+    return num_t, ordered_sum(obj_parts)
 
 
 @njit(cache=True)

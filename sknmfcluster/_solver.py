@@ -128,25 +128,32 @@ def sq_norm(Xp):
 
 
 def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate, cd=False, *,
-           objective=True):
+           objective=True, Xt=None):
     """Update every row of ``W`` in place with ``H`` fixed; dispatch dense/CSR.
 
     ``cd`` selects coordinate-descent steps (Frobenius loss only) instead of
     multiplicative ones. With ``objective=False`` the KL kernels skip the
-    divergence term (returned as 0).
+    divergence term (returned as 0). For CSR input, ``Xt`` (from
+    :func:`columns`) makes the statistics be gathered column by column after
+    the row pass instead of scattered into per-chunk accumulators during it.
 
     Returns the kernel's statistics: for the Frobenius loss ``(A, B)`` with
     ``A = W.T @ X`` (k, m) and ``B = W.T @ W``; for KL ``(num, w_sum, part)``
     with ``num`` (k, m). Zero-sized when ``accumulate`` is false.
     """
     csr = isinstance(Xp, Csr)
+    gather = csr and accumulate and Xt is not None
+    in_pass = accumulate and not gather
     if beta == FROBENIUS:
         HHt = (H.astype(np.float64) @ H.T.astype(np.float64))
         if csr:
             Ht = np.ascontiguousarray(H.T)
             At, B = _kernels.fro_rows_csr(Xp.data, Xp.indices, Xp.indptr, W,
                                           Ht, HHt, l1, l2, n_steps, tol,
-                                          accumulate, cd)
+                                          in_pass, cd, accumulate)
+            if gather:
+                At = _kernels.fro_cols_csr(Xt.data, Xt.indices, Xt.indptr, W)
+                B = _kernels.gram(W)
             return At.T, B
         return _kernels.fro_rows_dense(Xp, W, H, HHt, l1, l2, n_steps, tol,
                                        accumulate, cd)
@@ -155,11 +162,31 @@ def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate, cd=False, *,
     if csr:
         num_t, w_sum, part = _kernels.kl_rows_csr(
             Xp.data, Xp.indices, Xp.indptr, W, Ht, Hsum, l1, l2, n_steps, tol,
-            accumulate, objective)
+            in_pass, objective)
+        if gather:
+            num_t, part = _kernels.kl_cols_csr(Xt.data, Xt.indices, Xt.indptr,
+                                               W, Ht, objective)
+            w_sum = W.sum(axis=0, dtype=np.float64)
     else:
         num_t, w_sum, part = _kernels.kl_rows_dense(
             Xp, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate, objective)
     return num_t.T, w_sum, part
+
+
+def columns(Xp):
+    """``X.T`` in the kernels' CSR form (X in CSC form) for CSR input, else None.
+
+    Made once per fit. Gathering the H-statistics from the columns costs a
+    second read of the non-zeros, a small fraction of the data, and is about
+    half as costly as scattering them into per-chunk accumulators at random
+    columns (measured on 50,000 x 20,000 Zipf counts at rank 10: 15.8 against
+    27 ms for KL), at the price of a copy of the non-zeros.
+    """
+    if not isinstance(Xp, Csr):
+        return None
+    Xc = sp.csr_matrix((Xp.data, Xp.indices, Xp.indptr), shape=Xp.shape).tocsc()
+    Xc.sort_indices()
+    return Csr(Xc.data, Xc.indices, Xc.indptr, Xp.shape[::-1], Xp.sq_norm)
 
 
 def solve_codes(Xp, H, beta, w0, max_iter, tol, l1=0.0, l2=0.0, solver="mu"):
@@ -237,6 +264,7 @@ def fit_factors(Xp, W, H, beta, max_iter, tol, *, solver="mu", l1_W=0.0,
         raise ValueError("The coordinate-descent solver supports the "
                          "Frobenius loss only; use solver='mu' for KL.")
     x_sq = sq_norm(Xp)
+    Xt = columns(Xp)
     if cd:
         n_steps_W = INNER_W_CD
     else:
@@ -254,7 +282,7 @@ def fit_factors(Xp, W, H, beta, max_iter, tol, *, solver="mu", l1_W=0.0,
             if check and beta != FROBENIUS:
                 h_sum_before = H.sum(axis=1, dtype=np.float64)
             stats = w_step(Xp, W, H, beta, l1_W, l2_W, n_steps_W, 0.0, True, cd,
-                           objective=check)
+                           objective=check, Xt=Xt)
             _h_step(H, stats, beta, l1_H, l2_H, cd)
             if check:
                 if beta == FROBENIUS:

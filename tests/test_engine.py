@@ -290,3 +290,17 @@ def test_small_inputs_run_on_one_thread_and_the_setting_is_restored(X_dense):
     with _solver.engine_threads(large, 3):
         assert numba.get_num_threads() == before
     assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize("beta, cd", [(2, False), (2, True), (1, False)])
+def test_statistics_gathered_from_columns_match_the_row_pass(beta, cd):
+    X = low_rank(n=75, m=13, seed=4)
+    Xp = _solver.prepare(sp.csr_matrix(X))
+    W, H = _factors(75, 13, 3)
+    W_rows, W_cols = W.copy(), W.copy()
+    rows = _solver.w_step(Xp, W_rows, H, beta, 0.1, 0.0, 2, 0.0, True, cd)
+    cols = _solver.w_step(Xp, W_cols, H, beta, 0.1, 0.0, 2, 0.0, True, cd,
+                          Xt=_solver.columns(Xp))
+    np.testing.assert_allclose(W_cols, W_rows, rtol=1e-12)
+    for a, b in zip(cols, rows):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
