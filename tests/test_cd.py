@@ -1,7 +1,6 @@
 """The coordinate-descent (HALS) solver: kernels against NumPy, monotonicity,
 agreement with scikit-learn's coordinate descent, determinism, estimator API."""
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -123,26 +122,6 @@ def test_dense_and_csr_cd_fits_agree():
                                atol=1e-12)
     np.testing.assert_allclose(results[1].H, results[0].H, rtol=1e-8,
                                atol=1e-12)
-
-
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
-                    reason="needs at least 2 Numba threads to compare")
-@pytest.mark.parametrize("storage", ["dense", "csr"])
-def test_cd_same_result_with_one_and_two_threads(storage):
-    X = low_rank(n=203, m=17, seed=3)
-    Xp = _kernel_input(X, storage)
-    outputs = []
-    before = numba.get_num_threads()
-    try:
-        for threads in (1, 2):
-            numba.set_num_threads(threads)
-            W, H = initialize(X, 4, "random", np.random.RandomState(0))
-            res = _solver.fit_factors(Xp, W, H, 2, 15, 0.0, solver="cd")
-            outputs.append((res.W.copy(), res.H.copy(), res.history.copy()))
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(*outputs):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_engine_rejects_cd_with_kl(X_dense):

@@ -174,8 +174,11 @@ def test_float32_stays_float32(storage, beta):
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
                     reason="needs at least 2 Numba threads to compare")
 @pytest.mark.parametrize("storage", ["dense", "csr"])
-@pytest.mark.parametrize("beta", [2, 1])
-def test_same_result_with_one_and_two_threads(storage, beta):
+@pytest.mark.parametrize("beta, solver", [(2, "mu"), (1, "mu"), (2, "cd")])
+def test_same_result_with_one_and_two_threads(storage, beta, solver,
+                                              monkeypatch):
+    # small inputs would run on one thread whatever is set: lift the bound
+    monkeypatch.setattr(_solver, "SERIAL_WORK", 0)
     X = low_rank(n=203, m=17, seed=3)
     Xp = _kernel_input(X, storage)
     outputs = []
@@ -184,7 +187,7 @@ def test_same_result_with_one_and_two_threads(storage, beta):
         for threads in (1, 2):
             numba.set_num_threads(threads)
             W, H = initialize(X, 4, "random", np.random.RandomState(0))
-            res = _solver.fit_factors(Xp, W, H, beta, 15, 0.0)
+            res = _solver.fit_factors(Xp, W, H, beta, 15, 0.0, solver=solver)
             loss = divergence(Xp, res.W, res.H, beta)
             outputs.append((res.W.copy(), res.H.copy(), res.history.copy(), loss))
     finally:
