@@ -1,4 +1,4 @@
-"""Numba kernels of the multiplicative-update engine.
+"""Numba kernels of the engine: multiplicative updates and coordinate descent.
 
 Arrays and scalars in, arrays written in place or returned; no estimator, no
 string, no scipy object ever reaches this module. A CSR matrix travels as
@@ -11,10 +11,13 @@ C-contiguous, ``(m, k)``: the CSR kernels read a column of ``H`` per non-zero.
 
 The row kernels (``*_rows_*``) are the unit the engine is built on: for each
 row ``i`` of ``X`` they update ``W[i]`` with ``H`` fixed by ``n_steps``
-multiplicative updates (stopping a row early once its largest relative change
-is at most ``tol``), and, when ``accumulate`` is true, add the row's share of
-the statistics the ``H`` update needs, computed with the *new* ``W[i]`` while
-the row of ``X`` is still in cache. ``X`` is therefore read once per pass.
+multiplicative updates or coordinate-descent sweeps (stopping a row early
+once its largest relative change is at most ``tol``), and, when
+``accumulate`` is true, add the row's share of the statistics the ``H``
+update needs, computed with the *new* ``W[i]`` while the row of ``X`` is
+still in cache. ``X`` is therefore read once per pass. For CSR input a fit
+may instead gather the statistics afterwards from the columns
+(``*_cols_csr``), which is cheaper than scattering them.
 
 Rows are split into ``N_CHUNKS`` contiguous chunks, independent of the thread
 count, each with a private float64 accumulator; the accumulators are summed in
