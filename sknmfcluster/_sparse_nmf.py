@@ -562,7 +562,7 @@ class SparseNMF(_BaseNMF):
         converged = False
         try:
             _solver.fit_factors(Xp, W0, H0, self._beta, self.max_iter, 0.0,
-                           project=updates, **pen)
+                                project=updates, **pen)
         except _Converged:
             converged = True
         if self.tol > 0 and not converged:
