@@ -132,7 +132,7 @@ show_grid(fig, means, "Mean image of each NMF cluster", data.image_shape,
 # signature of parts shared between classes. Restarts, other inits and the
 # Kullback-Leibler loss do not change the picture much: in the clustering
 # study of the user guide (:ref:`clustering_quality`) the argmax of plain
-# NMF stays between 0.41 and 0.54 on these digits whatever the settings.
+# NMF stays between 0.40 and 0.54 on these digits whatever the settings.
 #
 # The default method: symmetric NMF of a neighbour graph
 # ------------------------------------------------------
