@@ -1,5 +1,6 @@
-"""The coordinate-descent (HALS) solver: kernels against NumPy, monotonicity,
-agreement with scikit-learn's coordinate descent, determinism, estimator API."""
+"""The coordinate-descent (HALS) solver: kernels against NumPy, agreement with
+scikit-learn's coordinate descent, exact objective, estimator API. Its
+monotonicity and thread determinism are tested with MU's in test_engine.py."""
 
 import numpy as np
 import pytest
