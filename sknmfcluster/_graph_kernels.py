@@ -164,12 +164,7 @@ def graph_rows_dense(X, W, H, HHt, SW, degree, strength, n_steps, tol,
                     if wj != 0.0:
                         for f in range(m):
                             A_parts[c, j, f] += wj * x[f]
-    A = np.zeros((k, m) if accumulate else (0, m))
-    B = np.zeros((k, k) if accumulate else (0, k))
-    for c in range(n_acc):
-        A += A_parts[c]
-        B += B_parts[c]
-    return A, B
+    return sum_parts(A_parts, B_parts, accumulate)
 
 
 @njit(cache=True, parallel=True)
@@ -197,7 +192,7 @@ def graph_rows_csr(data, indices, indptr, W, Ht, HHt, SW, degree, strength,
             if accumulate:
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])
-    return sum_parts(At_parts, B_parts, m, k, accumulate)
+    return sum_parts(At_parts, B_parts, accumulate)
 
 
 @njit(cache=True, parallel=True)

@@ -416,12 +416,7 @@ def fro_rows_dense(X, W, H, HHt, l1, l2, n_steps, tol, accumulate, cd):
             _row_steps(xh[0], W[i], HHt, l1, l2, n_steps, tol, new, cd)
             if accumulate:
                 _accumulate_row(X[i], W[i], A_parts[c], B_parts[c])
-    A = np.zeros((k, m) if accumulate else (0, m))
-    B = np.zeros((k, k) if accumulate else (0, k))
-    for c in range(n_acc):
-        A += A_parts[c]
-        B += B_parts[c]
-    return A, B
+    return sum_parts(A_parts, B_parts, accumulate)
 
 
 @njit(cache=True, parallel=True)
@@ -470,7 +465,7 @@ def fro_rows_csr(data, indices, indptr, W, Ht, HHt, l1, l2, n_steps, tol,
             if accumulate:
                 accumulate_csr_row(data, indices, indptr[i], indptr[i + 1], w,
                                    At_parts[c], B_parts[c])
-    return sum_parts(At_parts, B_parts, m, k, accumulate)
+    return sum_parts(At_parts, B_parts, accumulate)
 
 
 @njit(cache=True, parallel=True)
@@ -577,14 +572,19 @@ def accumulate_csr_row(data, indices, start, stop, w, At, B):
 
 
 @njit(cache=True)
-def sum_parts(At_parts, B_parts, m, k, accumulate):
-    """Sum the per-chunk ``At`` (m, k) and ``B`` (k, k) accumulators in order."""
-    At = np.zeros((m, k) if accumulate else (0, k))
-    B = np.zeros((k, k) if accumulate else (0, k))
-    for c in range(At_parts.shape[0]):
-        At += At_parts[c]
+def sum_parts(A_parts, B_parts, accumulate):
+    """Sum the per-chunk accumulators in chunk order, in float64.
+
+    ``A_parts`` is ``(n_acc, p, q)`` (``A`` of a dense pass, ``At`` of a CSR
+    pass), ``B_parts`` is ``(n_acc, k, k)``. Without accumulation the results
+    are zero-sized: ``(0, q)`` and ``(0, k)``.
+    """
+    A = np.zeros((A_parts.shape[1] if accumulate else 0, A_parts.shape[2]))
+    B = np.zeros((B_parts.shape[1] if accumulate else 0, B_parts.shape[2]))
+    for c in range(A_parts.shape[0]):
+        A += A_parts[c]
         B += B_parts[c]
-    return At, B
+    return A, B
 
 
 @njit(cache=True)
