@@ -155,6 +155,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         init = self.init or default_init(rank, *X.shape)
         rng = check_random_state(self.random_state)
         Xp = _solver.prepare(X)
+        Xt = _solver.columns(Xp)  # one column copy of sparse X for all runs
         best = None
         for run in range(n_init):
             run_init = init if run == 0 or init in RANDOM_INITS else "random"
@@ -162,7 +163,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             result = _solver.fit_factors(
                 Xp, W0, H0, self._beta, self.max_iter, self.tol,
                 solver=self._check_solver(), project=project,
-                verbose=self.verbose, **(penalties or {}),
+                verbose=self.verbose, Xt=Xt, **(penalties or {}),
             )
             if self.verbose:
                 print(f"Run {run + 1}/{n_init} ({run_init} init): objective "

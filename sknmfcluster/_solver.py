@@ -243,7 +243,8 @@ def _h_step(H, stats, beta, l1, l2, cd=False):
 
 
 def fit_factors(Xp, W, H, beta, max_iter, tol, *, solver="mu", l1_W=0.0,
-                l2_W=0.0, l1_H=0.0, l2_H=0.0, project=None, verbose=0):
+                l2_W=0.0, l1_H=0.0, l2_H=0.0, project=None, verbose=0,
+                Xt=None):
     """Alternating updates of ``(W, H)`` in place, with ``solver`` "mu" or "cd".
 
     Each iteration is one pass over ``X`` (W-steps plus accumulation) and
@@ -258,13 +259,16 @@ def fit_factors(Xp, W, H, beta, max_iter, tol, *, solver="mu", l1_W=0.0,
 
     ``project``, if given, is called as ``project(W, H)`` after each
     iteration and may modify both in place (used for sparseness targets).
+    ``Xt`` is :func:`columns` of ``Xp``, made here when not given; pass it
+    to share one copy between several fits of the same data.
     """
     cd = solver == "cd"
     if cd and beta != FROBENIUS:
         raise ValueError("The coordinate-descent solver supports the "
                          "Frobenius loss only; use solver='mu' for KL.")
     x_sq = sq_norm(Xp)
-    Xt = columns(Xp)
+    if Xt is None:
+        Xt = columns(Xp)
     if cd:
         n_steps_W = INNER_W_CD
     else:
