@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.decomposition import NMF, MiniBatchNMF
 from sklearn.exceptions import ConvergenceWarning
 
-from sknmfcluster import NMFClusterer, _init, _loss, _solver
+from sknmfcluster import NMFClusterer, _init, _loss, _solver, _storage
 
 try:  # the loops behind NMF.fit_transform, to continue a run cheaply
     from sklearn.decomposition._nmf import (_fit_coordinate_descent,
@@ -41,7 +41,7 @@ class Problem:
 
     def __init__(self, X, W0, H0, beta):
         self.X = X
-        self.Xp = _solver.prepare(X)
+        self.Xp = _storage.prepare(X)
         self.W0, self.H0 = W0, H0
         self.rank = W0.shape[1]
         self.beta = beta

@@ -58,7 +58,7 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import normalize  # noqa: E402
 
 from sknmfcluster import NMFClusterer  # noqa: E402
-from sknmfcluster import _graph, _solver  # noqa: E402
+from sknmfcluster import _graph, _neighbors, _spectral, _storage  # noqa: E402
 from sknmfcluster.metrics import clustering_accuracy  # noqa: E402
 
 N_NEIGHBORS = 10
@@ -153,15 +153,15 @@ def symmetric(**kw):
 def symmetric_graph_variant(mode):
     """SymNMF on a graph built differently from the estimator's: internals."""
     def run(X, k, s):
-        Xp = _solver.prepare(X)
-        nbrs = _graph.fit_neighbors(Xp, N_NEIGHBORS)
-        G = _graph.query_graph(nbrs, Xp, np.float64)
+        Xp = _storage.prepare(X)
+        nbrs = _neighbors.fit_neighbors(Xp, N_NEIGHBORS)
+        G = _neighbors.query_graph(nbrs, Xp, np.float64)
         if mode == "no-self":
             G = G - sp.diags(G.diagonal())
             G.eliminate_zeros()
-        S = _graph.symmetrize(G, "max" if mode == "max" else "mean")
-        A, _ = _graph.degree_normalize(S)
-        W0 = _graph.init_symnmf(A, S, k, "spectral", np.random.RandomState(s))
+        S = sp.csr_matrix(G.maximum(G.T)) if mode == "max" else _neighbors.symmetrize(G)
+        A, _ = _neighbors.degree_normalize(S)
+        W0 = _spectral.init_symnmf(A, S, k, "spectral", np.random.RandomState(s))
         return _graph.fit_symnmf(A, W0, 200, 1e-4).W.argmax(axis=1)
     return run
 

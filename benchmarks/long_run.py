@@ -24,7 +24,7 @@ from sklearn.decomposition._nmf import (_fit_coordinate_descent,
 from sklearn.exceptions import ConvergenceWarning
 
 from _common import dense_images, machine_info
-from sknmfcluster import _init, _solver
+from sknmfcluster import _init, _solver, _storage
 from sknmfcluster._loss import divergence
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -60,7 +60,7 @@ def main():
     args = parse_args()
     dtype = np.dtype(args.dtype)
     X = dense_images(args.n_samples, dtype)
-    Xp = _solver.prepare(X)
+    Xp = _storage.prepare(X)
     W0, H0 = _init.initialize(X, args.rank, "random", np.random.RandomState(0))
 
     def objective(W, H):

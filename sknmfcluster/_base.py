@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _solver
+from . import _solver, _storage
 from ._init import INITS, RANDOM_INITS, default_init, initialize
 from ._loss import FROBENIUS, KULLBACK_LEIBLER, divergence, reconstruction_error
 
@@ -154,8 +154,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         rank = self._rank()
         init = self.init or default_init(rank, *X.shape)
         rng = check_random_state(self.random_state)
-        Xp = _solver.prepare(X)
-        Xt = _solver.columns(Xp)  # one column copy of sparse X for all runs
+        Xp = _storage.prepare(X)
+        Xt = _storage.columns(Xp)  # one column copy of sparse X for all runs
         best = None
         for run in range(n_init):
             run_init = init if run == 0 or init in RANDOM_INITS else "random"
@@ -236,7 +236,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        return self._solve_codes(_solver.prepare(X.astype(
+        return self._solve_codes(_storage.prepare(X.astype(
             self.components_.dtype, copy=False)))
 
     def inverse_transform(self, X):
@@ -286,7 +286,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        Xp = _solver.prepare(X.astype(self.components_.dtype, copy=False))
+        Xp = _storage.prepare(X.astype(self.components_.dtype, copy=False))
         W = self._solve_codes(Xp)
         return -float(divergence(Xp, W, self.components_, self._beta)) / X.shape[0]
 

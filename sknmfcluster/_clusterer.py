@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _graph, _solver
+from . import _graph, _neighbors, _solver, _spectral, _storage
 from ._base import _BaseNMF, fill_doc
 from ._init import INITS, RANDOM_INITS, default_init, initialize
 from ._labels import NO_CLUSTER, normalized_codes
@@ -337,11 +337,11 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
 
     def _fit_symmetric(self, X, W, H):
         Xp, G, S, self._degrees = self._neighbour_graph(X)
-        A, _ = _graph.degree_normalize(S)
+        A, _ = _neighbors.degree_normalize(S)
         rank, rng = self.n_clusters, check_random_state(self.random_state)
 
         def fit_one(init):
-            W0 = _graph.init_symnmf(A, S, rank, init, rng, W)
+            W0 = _spectral.init_symnmf(A, S, rank, init, rng, W)
             return _graph.fit_symnmf(A, W0, self.max_iter, self.tol,
                                      self.verbose)
 
@@ -351,10 +351,10 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
 
     def _neighbour_graph(self, X):
         """Prepared ``X``, its neighbour rows ``G``, the graph ``S``, degrees."""
-        Xp = _solver.prepare(X)
-        self._nn = _graph.fit_neighbors(Xp, self.n_neighbors)
-        G = _graph.query_graph(self._nn, Xp, X.dtype)
-        S = _graph.symmetrize(G)
+        Xp = _storage.prepare(X)
+        self._nn = _neighbors.fit_neighbors(Xp, self.n_neighbors)
+        G = _neighbors.query_graph(self._nn, Xp, X.dtype)
+        S = _neighbors.symmetrize(G)
         return Xp, G, S, np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
 
     def _finish_graph_fit(self, Xp, G, best):
@@ -371,7 +371,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         self.n_iter_ = int(best.n_iter)
         codes = self._codes_from_graph(Xp, G)
         if self.components_ is None:
-            self.components_ = self._fit_components(_graph.as_csr(Xp), codes)
+            self.components_ = self._fit_components(_storage.to_scipy(Xp), codes)
         self.reconstruction_err_ = reconstruction_error(
             divergence(Xp, codes, self.components_, self._beta))
         return codes
@@ -406,7 +406,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         mean_w = float(codes.mean(dtype=np.float64)) or 1.0
         h0 = max(mean_x / (mean_w * codes.shape[1]), np.finfo(X.dtype).tiny)
         Ht = _solver.solve_codes(
-            _solver.prepare(X.T), np.ascontiguousarray(codes.T), self._beta,
+            _storage.prepare(X.T), np.ascontiguousarray(codes.T), self._beta,
             X.dtype.type(h0), self.max_iter, self.tol,
             solver=self._check_solver())
         return np.ascontiguousarray(Ht.T)
@@ -416,7 +416,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """Codes of prepared input, each row on its own; see the class notes."""
         if self._method == "nmf":
             return super()._solve_codes(Xp, **penalties)
-        return self._codes_from_graph(Xp, _graph.query_graph(
+        return self._codes_from_graph(Xp, _neighbors.query_graph(
             self._nn, Xp, self.graph_factor_.dtype))
 
     def _codes_from_graph(self, Xp, G):
@@ -427,12 +427,12 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
                                       self.components_, self._strength, w0,
                                       self.max_iter, self.tol)
         else:
-            A_rows, _ = _graph.degree_normalize(G, col_degrees=self._degrees)
+            A_rows, _ = _neighbors.degree_normalize(G, col_degrees=self._degrees)
             codes = _graph.symnmf_codes(A_rows, self.graph_factor_, w0,
                                         self.max_iter, self.tol)
         # An all-zero sample has no signal: no membership, label -1, as with
         # plain NMF (its neighbours would otherwise lend it theirs).
-        codes[_graph.zero_rows(Xp)] = 0
+        codes[_storage.zero_rows(Xp)] = 0
         return codes
 
     def _label_space(self, codes):
@@ -478,5 +478,5 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
-        Xp = _solver.prepare(X.astype(self.components_.dtype, copy=False))
+        Xp = _storage.prepare(X.astype(self.components_.dtype, copy=False))
         return self._labels(self._solve_codes(Xp))

@@ -7,14 +7,10 @@ generalized KL divergence ``sum(X log(X / WH) - X + WH)``. The reported
 loss is ``||X - W H||_F``.
 """
 
-from collections import namedtuple
-
 import numpy as np
 
 from . import _kernels
-
-#: A CSR matrix as the kernels see it; ``sq_norm`` is ``||X||_F^2`` in float64.
-Csr = namedtuple("Csr", ["data", "indices", "indptr", "shape", "sq_norm"])
+from ._storage import Csr
 
 FROBENIUS = 2
 KULLBACK_LEIBLER = 1
@@ -38,7 +34,7 @@ def divergence(Xp, W, H, beta):
     Parameters
     ----------
     Xp : ndarray of shape (n, m) or Csr
-        Input as returned by :func:`sknmfcluster._solver.prepare`.
+        Input as returned by :func:`sknmfcluster._storage.prepare`.
     W : ndarray of shape (n, k)
     H : ndarray of shape (k, m)
     beta : {1, 2}

@@ -17,10 +17,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from . import _projection, _solver
+from . import _projection, _solver, _storage
 from ._base import _BaseNMF, fill_doc
 from ._init import default_init, initialize
-from ._loss import FROBENIUS, Csr, divergence, penalty
+from ._loss import FROBENIUS, divergence, penalty
+from ._storage import Csr
 
 #: Projected-gradient steps on ``H`` per iteration for the Frobenius loss:
 #: they work on the k x m accumulators only, like the engine's inner H-steps.
@@ -87,7 +88,7 @@ class _ProjectedUpdates:
     def __init__(self, Xp, beta, ratio_H, ratio_W, pen, tol, verbose):
         self.Xp, self.beta, self.tol, self.verbose = Xp, beta, tol, verbose
         self.ratio_H, self.ratio_W, self.pen = ratio_H, ratio_W, pen
-        self.x_sq, self.step_H = _solver.sq_norm(Xp), None
+        self.x_sq, self.step_H = _storage.sq_norm(Xp), None
         self.history, self.n_iter = [], 0
 
     def start(self, W, H):
@@ -490,7 +491,7 @@ class SparseNMF(_BaseNMF):
     def _penalties(self, Xp):
         """Penalty weights as ``fit_factors`` takes them (see the objective)."""
         n, m = Xp.shape
-        s = float(np.sqrt(_solver.sq_norm(Xp) / (n * m))) or 1.0
+        s = float(np.sqrt(_storage.sq_norm(Xp) / (n * m))) or 1.0
         e = 2 if self._beta == FROBENIUS else 1
         w, h = self.alpha_W * m, self.alpha_H * n * s ** e
         # Python floats: an int would compile new kernel specialisations.
@@ -547,7 +548,7 @@ class SparseNMF(_BaseNMF):
         """Run the engine with :class:`_ProjectedUpdates`; return ``(Xp, result)``."""
         rank = self._rank()
         init = self.init or default_init(rank, *X.shape)
-        Xp = _solver.prepare(X)
+        Xp = _storage.prepare(X)
         pen = self._penalties(Xp)
         self._code_penalty = (pen["l1_W"], pen["l2_W"])
         self._code_ratio = None if self.sparseness_codes is None else \

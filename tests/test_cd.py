@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 
-from sknmfcluster import NMFClusterer, SparseNMF, _solver
+from sknmfcluster import NMFClusterer, SparseNMF, _solver, _storage
 from sknmfcluster._init import initialize
 from sknmfcluster._loss import divergence
 
@@ -25,7 +25,7 @@ def _numpy_cd_sweeps(XHt, W, HHt, l1, l2, n_steps):
 
 
 def _kernel_input(X, storage):
-    return _solver.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+    return _storage.prepare(sp.csr_matrix(X) if storage == "csr" else X)
 
 
 @pytest.mark.parametrize("accumulate", [True, False])
@@ -89,7 +89,7 @@ def test_dense_and_csr_cd_fits_agree():
     results = []
     for Xin in (X, sp.csr_matrix(X)):
         W, H = initialize(X, 3, "random", np.random.RandomState(0))
-        results.append(_solver.fit_factors(_solver.prepare(Xin), W, H, 2, 30,
+        results.append(_solver.fit_factors(_storage.prepare(Xin), W, H, 2, 30,
                                            0.0, solver="cd"))
     np.testing.assert_allclose(results[1].W, results[0].W, rtol=1e-8,
                                atol=1e-12)

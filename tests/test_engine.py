@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from sknmfcluster import _kernels, _solver
+from sknmfcluster import _kernels, _solver, _storage
 from sknmfcluster._init import default_init, initialize
 from sknmfcluster._loss import divergence, fro_from_stats
 
@@ -37,7 +37,7 @@ def _numpy_kl_w_step(X, W, H):
 
 
 def _kernel_input(X, storage):
-    return _solver.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+    return _storage.prepare(sp.csr_matrix(X) if storage == "csr" else X)
 
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])
@@ -112,7 +112,7 @@ def test_dense_and_csr_fits_agree(beta):
     results = []
     for Xin in (X, sp.csr_matrix(X), sp.csc_matrix(X)):
         W, H = initialize(X, 3, "random", np.random.RandomState(0))
-        res = _solver.fit_factors(_solver.prepare(Xin), W, H, beta, 30, 0.0)
+        res = _solver.fit_factors(_storage.prepare(Xin), W, H, beta, 30, 0.0)
         results.append(res)
     for res in results[1:]:
         np.testing.assert_allclose(res.W, results[0].W, rtol=1e-8)
@@ -138,7 +138,7 @@ def test_objective_never_increases(n, m, k, seed, loss_solver, sparse,
     rng = np.random.RandomState(seed)
     X = rng.exponential(size=(n, m))
     X[rng.rand(n, m) < zero_fraction] = 0.0
-    Xp = _solver.prepare(sp.csr_matrix(X) if sparse else X)
+    Xp = _storage.prepare(sp.csr_matrix(X) if sparse else X)
     W, H = initialize(X, k, "random", rng)
     previous = divergence(Xp, W, H, beta)
     for _ in range(15):
@@ -270,7 +270,7 @@ def test_all_zero_rows_columns_and_matrix_stay_finite(beta):
     X[:, 2] = 0.0
     for data in (X, np.zeros((5, 4))):
         for Xin in (data, sp.csr_matrix(data)):
-            Xp = _solver.prepare(Xin)
+            Xp = _storage.prepare(Xin)
             W, H = initialize(data, 2, "random", np.random.RandomState(0))
             res = _solver.fit_factors(Xp, W, H, beta, 10, 1e-4)
             assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
@@ -283,7 +283,7 @@ def test_prepare_never_modifies_input():
     X = X[:, ::-1].tocsr()  # unsorted indices
     X.has_sorted_indices = False
     before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
-    Xp = _solver.prepare(X)
+    Xp = _storage.prepare(X)
     assert np.all(Xp.data != 0)
     for a, b in zip(before, (X.data, X.indices, X.indptr)):
         np.testing.assert_array_equal(a, b)
@@ -303,12 +303,12 @@ def test_small_inputs_run_on_one_thread_and_the_setting_is_restored(X_dense):
 @pytest.mark.parametrize("beta, cd", [(2, False), (2, True), (1, False)])
 def test_statistics_gathered_from_columns_match_the_row_pass(beta, cd):
     X = low_rank(n=75, m=13, seed=4)
-    Xp = _solver.prepare(sp.csr_matrix(X))
+    Xp = _storage.prepare(sp.csr_matrix(X))
     W, H = _factors(75, 13, 3)
     W_rows, W_cols = W.copy(), W.copy()
     rows = _solver.w_step(Xp, W_rows, H, beta, 0.1, 0.0, 2, 0.0, True, cd)
     cols = _solver.w_step(Xp, W_cols, H, beta, 0.1, 0.0, 2, 0.0, True, cd,
-                          Xt=_solver.columns(Xp))
+                          Xt=_storage.columns(Xp))
     np.testing.assert_allclose(W_cols, W_rows, rtol=1e-12)
     for a, b in zip(cols, rows):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

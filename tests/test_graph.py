@@ -8,7 +8,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
-from sknmfcluster import NMFClusterer, _graph, _graph_kernels, _solver
+from sknmfcluster import (NMFClusterer, _graph, _graph_kernels, _neighbor_kernels,
+                          _neighbors, _solver, _spectral, _storage)
 from sknmfcluster.metrics import clustering_accuracy, clustering_accuracy_scorer
 
 from .conftest import low_rank
@@ -22,10 +23,10 @@ def digits():
 
 def _affinity(X, n_neighbors=10):
     """The normalised affinity A of X's graph, and the graph S."""
-    Xp = _solver.prepare(X)
-    S, _ = _graph.training_graph(_graph.fit_neighbors(Xp, n_neighbors), Xp,
+    Xp = _storage.prepare(X)
+    S, _ = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, n_neighbors), Xp,
                                  np.float64)
-    return _graph.degree_normalize(S)[0], S
+    return _neighbors.degree_normalize(S)[0], S
 
 
 def _random_symmetric(n=40, density=0.2, seed=0):
@@ -71,7 +72,7 @@ def test_graph_row_step_matches_cai_update(storage):
     d = np.asarray(S.sum(axis=1)).ravel()
     lam = 2.5
     expected = W * (X @ H.T + lam * (S @ W)) / (W @ H @ H.T + lam * d[:, None] * W)
-    Xp = _solver.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+    Xp = _storage.prepare(sp.csr_matrix(X) if storage == "csr" else X)
     A, B = _graph.graph_w_step(Xp, W, H, S @ W, d, lam, 1, 0.0, True)
     np.testing.assert_allclose(W, expected, rtol=1e-10)
     np.testing.assert_allclose(A, W.T @ X, rtol=1e-10)
@@ -82,9 +83,9 @@ def test_distances_dense_and_csr_agree_bit_for_bit():
     X = low_rank(n=30, m=9).astype(np.float32)
     cand = np.random.RandomState(0).randint(30, size=(30, 6))
     dense, csr = np.empty(cand.shape), np.empty(cand.shape)
-    _graph_kernels.sq_distances_dense(X, X, cand, dense)
+    _neighbor_kernels.sq_distances_dense(X, X, cand, dense)
     Xs = sp.csr_matrix(X)
-    _graph_kernels.sq_distances_csr(Xs.data, Xs.indices, Xs.indptr, Xs.data,
+    _neighbor_kernels.sq_distances_csr(Xs.data, Xs.indices, Xs.indptr, Xs.data,
                                     Xs.indices, Xs.indptr, cand, csr)
     np.testing.assert_array_equal(dense, csr)
     X64 = X.astype(np.float64)
@@ -100,18 +101,18 @@ def test_graph_is_sparse_symmetric_and_normalised(digits):
     assert A.nnz <= 2 * 10 * X.shape[0]
     assert abs(A - A.T).max() < 1e-12
     # D^-1/2 S D^-1/2 has its largest eigenvalue at 1, eigenvector sqrt(d)
-    Xp = _solver.prepare(X)
-    S, d = _graph.training_graph(_graph.fit_neighbors(Xp, 10), Xp, np.float64)
+    Xp = _storage.prepare(X)
+    S, d = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, 10), Xp, np.float64)
     np.testing.assert_allclose(A @ np.sqrt(d), np.sqrt(d), rtol=1e-10)
 
 
 def test_ties_are_broken_by_index_whatever_the_storage_or_batch(digits):
     X, _ = digits  # integer pixels: many exact ties at the 10th neighbour
-    nbrs = _graph.fit_neighbors(_solver.prepare(X), 10)
-    full = _graph.query_graph(nbrs, _solver.prepare(X), np.float64)
-    csr = _graph.query_graph(nbrs, _solver.prepare(sp.csr_matrix(X)),
+    nbrs = _neighbors.fit_neighbors(_storage.prepare(X), 10)
+    full = _neighbors.query_graph(nbrs, _storage.prepare(X), np.float64)
+    csr = _neighbors.query_graph(nbrs, _storage.prepare(sp.csr_matrix(X)),
                              np.float64)
-    alone = _graph.query_graph(nbrs, _solver.prepare(X[100:101]), np.float64)
+    alone = _neighbors.query_graph(nbrs, _storage.prepare(X[100:101]), np.float64)
     assert (full != csr).nnz == 0
     assert (full[100] != alone).nnz == 0
     assert full[5, 5] == 1  # each training sample is its own neighbour
@@ -145,7 +146,7 @@ def test_leading_eigenvectors_resolve_disconnected_components(rank):
     rng = np.random.RandomState(0)
     X = np.vstack([rng.rand(30, 4) + 10 * c for c in range(3)])
     A, S = _affinity(X)
-    U = _graph._leading_eigenvectors(A, S, rank, np.random.RandomState(0))
+    U = _spectral._leading_eigenvectors(A, S, rank, np.random.RandomState(0))
     assert U.shape == (90, rank)
     np.testing.assert_allclose(U.T @ U, np.eye(rank), atol=1e-8)
     groups = np.repeat(np.arange(3), 30)
@@ -154,7 +155,7 @@ def test_leading_eigenvectors_resolve_disconnected_components(rank):
         values = np.einsum("ij,ij->j", U, A @ U)
         np.testing.assert_allclose(A @ U, U * values, atol=1e-6)
         np.testing.assert_allclose(values[:3], 1.0, atol=1e-10)
-    labels = _graph._spectral_indicator(A, U, rank, rng).argmax(axis=1)
+    labels = _spectral._spectral_indicator(A, U, rank, rng).argmax(axis=1)
     if rank <= 3:  # no group is split
         assert all(len(np.unique(labels[groups == c])) == 1 for c in range(3))
     if rank >= 3:  # no cluster spans two groups
@@ -166,7 +167,7 @@ def test_leading_eigenvectors_resolve_disconnected_components(rank):
 @pytest.mark.parametrize("init", ["spectral", "nndsvda", "random"])
 def test_symnmf_objective_never_increases(digits, init):
     A, S = _affinity(digits[0][:500])
-    W0 = _graph.init_symnmf(A, S, 8, init, np.random.RandomState(0))
+    W0 = _spectral.init_symnmf(A, S, 8, init, np.random.RandomState(0))
     start = _objective(A, W0)
     result = _graph.fit_symnmf(A, W0, 150, 0.0)  # overwrites W0
     history = np.concatenate([[start], result.history])
@@ -197,8 +198,8 @@ def _objective(A, W):
 
 def test_gnmf_objective_never_increases_and_matches_its_definition(digits):
     X = digits[0][:300]
-    Xp = _solver.prepare(X)
-    S, d = _graph.training_graph(_graph.fit_neighbors(Xp, 10), Xp, np.float64)
+    Xp = _storage.prepare(X)
+    S, d = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, 10), Xp, np.float64)
     from sknmfcluster._init import initialize
     W, H = initialize(X, 6, "random", np.random.RandomState(0))
     lam = 50.0
