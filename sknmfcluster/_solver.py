@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numba
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
-from . import _kernels
-from ._loss import FROBENIUS, Csr, fro_from_stats, penalty
+from . import _kernels, _progress  # noqa: F401  (_progress announces compiles)
+from ._loss import FROBENIUS, fro_from_stats, penalty
+from ._storage import Csr, columns, sq_norm
 from ._kernels import EPSILON
 
 #: Multiplicative W-steps per row and pass for the Frobenius loss. They reuse
@@ -97,36 +97,6 @@ def engine_threads(Xp, k):
         numba.set_num_threads(before)
 
 
-def prepare(X):
-    """Return ``X`` as the kernels need it: ndarray or :class:`Csr`.
-
-    ``X`` is a validated float32/float64 array or sparse matrix. The input is
-    never modified: a copy is made whenever the storage has to change.
-    """
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)  # shares the buffers when X is CSR already
-        if not X.has_sorted_indices or (X.data == 0).any():
-            X = X.copy()
-            X.eliminate_zeros()
-            X.sort_indices()
-        indices, indptr = X.indices, X.indptr
-        if indices.dtype not in (np.int32, np.int64):
-            indices = indices.astype(np.int64)
-            indptr = indptr.astype(np.int64)
-        data = np.ascontiguousarray(X.data)
-        sq_norm = float(np.dot(data.astype(np.float64), data))
-        return Csr(data, np.ascontiguousarray(indices),
-                   np.ascontiguousarray(indptr), X.shape, sq_norm)
-    return np.ascontiguousarray(X)
-
-
-def sq_norm(Xp):
-    """``||X||_F^2`` in float64."""
-    if isinstance(Xp, Csr):
-        return Xp.sq_norm
-    return float(_kernels.sq_norm_dense(Xp))
-
-
 def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate, cd=False, *,
            objective=True, Xt=None):
     """Update every row of ``W`` in place with ``H`` fixed; dispatch dense/CSR.
@@ -171,22 +141,6 @@ def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate, cd=False, *,
         num_t, w_sum, part = _kernels.kl_rows_dense(
             Xp, W, Ht, Hsum, l1, l2, n_steps, tol, accumulate, objective)
     return num_t.T, w_sum, part
-
-
-def columns(Xp):
-    """``X.T`` in the kernels' CSR form (X in CSC form) for CSR input, else None.
-
-    Made once per fit. Gathering the H-statistics from the columns costs a
-    second read of the non-zeros, a small fraction of the data, and is about
-    half as costly as scattering them into per-chunk accumulators at random
-    columns (measured on 50,000 x 20,000 Zipf counts at rank 10: 15.8 against
-    27 ms for KL), at the price of a copy of the non-zeros.
-    """
-    if not isinstance(Xp, Csr):
-        return None
-    Xc = sp.csr_matrix((Xp.data, Xp.indices, Xp.indptr), shape=Xp.shape).tocsc()
-    Xc.sort_indices()
-    return Csr(Xc.data, Xc.indices, Xc.indptr, Xp.shape[::-1], Xp.sq_norm)
 
 
 def solve_codes(Xp, H, beta, w0, max_iter, tol, l1=0.0, l2=0.0, solver="mu"):
