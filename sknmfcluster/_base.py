@@ -1,5 +1,6 @@
-"""Shared estimator base: parameters, validation, transform, score, tags."""
+"""Shared estimator base: parameters, validation, transform, score, tags, restarts."""
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,24 +15,29 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _solver, _storage
+from . import _engine, _problems, _storage
 from ._init import INITS, RANDOM_INITS, default_init, initialize
-from ._loss import FROBENIUS, KULLBACK_LEIBLER, divergence, reconstruction_error
+from ._losses import BETA_LOSSES, NO_PENALTIES, Loss, beta_value, reconstruction_error
 
 #: Parameter descriptions shared by the estimators, substituted into their
 #: docstrings by :func:`fill_doc` so that they cannot drift apart.
 SHARED_DOC = {
-    "beta_loss": """beta_loss : {"frobenius", "kullback-leibler"}, default="frobenius"
-        Divergence minimised between ``X`` and ``W @ H``: half the squared
-        Frobenius norm, or the generalized Kullback-Leibler divergence
-        (better suited to counts, such as word counts).""",
+    "beta_loss": """beta_loss : float or {"frobenius", "kullback-leibler", \
+"itakura-saito"}, default="frobenius"
+        Beta-divergence minimised between ``X`` and ``W @ H``, as in
+        :class:`sklearn.decomposition.NMF`: ``"frobenius"`` (beta = 2, half
+        the squared Frobenius norm), ``"kullback-leibler"`` (beta = 1, the
+        generalized Kullback-Leibler divergence, suited to counts such as
+        word counts), ``"itakura-saito"`` (beta = 0, suited to power
+        spectra) or any float beta. For beta <= 0 the data may not contain
+        zeros.""",
     "solver": """solver : {"auto", "cd", "mu"}, default="auto"
         Update rule. ``"cd"``: coordinate descent (also called HALS), which
         solves for one coefficient at a time exactly and needs far fewer
-        passes over ``X``; Frobenius loss only. ``"mu"``: Lee & Seung's
-        multiplicative updates, for either loss. ``"auto"`` is ``"cd"`` for
-        the Frobenius loss and ``"mu"`` for Kullback-Leibler. Both read
-        ``X`` once per iteration.""",
+        passes over ``X``; Frobenius loss only. ``"mu"``: multiplicative
+        updates (Lee & Seung; Fevotte & Idier's exponents for other betas),
+        for every loss. ``"auto"`` is ``"cd"`` for the Frobenius loss and
+        ``"mu"`` otherwise. Both read ``X`` once per iteration.""",
     "init": """init : {"random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default=None
         Initial factors. ``None`` means ``"nndsvda"`` when the rank is at most
         ``min(n_samples, n_features)`` and ``"random"`` otherwise.
@@ -45,8 +51,8 @@ SHARED_DOC = {
     "tol": """tol : float, default=1e-4
         The fit stops once the objective decreases by less than ``tol``
         times its value per iteration: checked at every iteration for the
-        Frobenius loss, and over every 10 iterations for Kullback-Leibler,
-        whose objective costs a logarithm per non-zero of ``X``.
+        Frobenius loss, and over every 10 iterations for the other losses,
+        whose objective costs a logarithm or a power per entry of ``X``.
         ``transform`` stops a sample once the largest change of its codes is
         at most ``tol`` times their largest entry. ``tol=0`` runs
         ``max_iter`` iterations.""",
@@ -56,7 +62,9 @@ SHARED_DOC = {
         same whatever the number of threads.""",
     "verbose": """verbose : int, default=0
         ``1`` prints the iteration, objective, relative decrease and elapsed
-        time every 10 iterations; ``2`` prints every iteration.""",
+        time every 10 iterations (on standard output), and the phases of the
+        fit with their elapsed time (on standard error); ``2`` prints every
+        iteration.""",
     "fitted": """components_ : ndarray of shape (n_components, n_features)
         The factor ``H``, in the dtype of the training data.
 
@@ -90,14 +98,33 @@ _NEGATIVE_HINT = (
 )
 
 
+@contextmanager
+def fit_transaction(estimator):
+    """All or nothing: on any exception, Ctrl-C included, restore the estimator.
+
+    A fit that fails or is interrupted leaves the estimator exactly as it
+    was before the call: fitted attributes of an earlier fit stay
+    consistent with each other, and an estimator never fitted stays
+    unfitted. The fit code never modifies an earlier fit's arrays in place.
+    """
+    saved = dict(estimator.__dict__)
+    try:
+        yield
+    except BaseException:
+        estimator.__dict__.clear()
+        estimator.__dict__.update(saved)
+        raise
+
+
 class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Parameters, validation and the fixed-``H`` methods shared by both NMFs.
 
-    Subclasses define ``_rank()`` (the number of components requested).
+    Subclasses define ``_rank()`` (the number of components requested) and
+    ``_fit_transform(X, W, H)``, which returns the training codes.
     """
 
     _parameter_constraints: dict = {
-        "beta_loss": [StrOptions({"frobenius", "kullback-leibler"})],
+        "beta_loss": [StrOptions(set(BETA_LOSSES)), Real],
         "solver": [StrOptions({"auto", "cd", "mu"})],
         "init": [StrOptions(set(INITS)), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -131,48 +158,70 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise
 
     @property
-    def _beta(self):
-        return FROBENIUS if self.beta_loss == "frobenius" else KULLBACK_LEIBLER
+    def _loss(self):
+        return Loss(beta_value(self.beta_loss))
 
     def _check_solver(self):
-        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` with KL."""
+        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` beyond Frobenius."""
+        loss = self._loss
         if self.solver == "auto":
-            return "cd" if self._beta == FROBENIUS else "mu"
-        if self.solver == "cd" and self._beta != FROBENIUS:
+            return "cd" if loss.supports_cd else "mu"
+        if self.solver == "cd" and not loss.supports_cd:
             raise ValueError(
-                "solver='cd' supports beta_loss='frobenius' only. Use "
-                "solver='mu' (or 'auto') with beta_loss='kullback-leibler'.")
+                f"solver='cd' supports beta_loss='frobenius' only, not "
+                f"beta_loss={self.beta_loss!r}. Use solver='mu' (or 'auto') "
+                "with that loss.")
         return self.solver
 
+    def _prepare_fit(self, X):
+        """Storage of validated training data; rejects what the loss cannot fit."""
+        storage = _storage.prepare(X)
+        self._loss.check_data(storage)
+        return storage
+
     # -- fitting ------------------------------------------------------------
-    def _fit_factors(self, X, W, H, *, n_init=1, penalties=None, project=None):
-        """Run ``n_init`` fits of the engine (``solver``), return the best.
+    def _starts(self, storage, W, H, n_init, make_problem, restart_inits=RANDOM_INITS,
+                init=None):
+        """``n_init`` (name, factory) pairs for :func:`_engine.fit`.
 
         The first run uses ``init``; further runs use ``init`` again when it
-        is random and ``"random"`` otherwise, so that restarts differ.
+        depends on the random state and ``"random"`` otherwise, so that
+        restarts differ. Each factory draws its start from one shared random
+        state, in run order, inside the engine's single-BLAS-thread context,
+        so that the result does not depend on the BLAS thread count.
         """
         rank = self._rank()
-        init = self.init or default_init(rank, *X.shape)
+        init = init or self.init or default_init(rank, *storage.shape)
         rng = check_random_state(self.random_state)
-        Xp = _storage.prepare(X)
-        Xt = _storage.columns(Xp)  # one column copy of sparse X for all runs
-        best = None
-        for run in range(n_init):
-            run_init = init if run == 0 or init in RANDOM_INITS else "random"
-            W0, H0 = initialize(X, rank, run_init, rng, W, H)
-            result = _solver.fit_factors(
-                Xp, W0, H0, self._beta, self.max_iter, self.tol,
-                solver=self._check_solver(), project=project,
-                verbose=self.verbose, Xt=Xt, **(penalties or {}),
-            )
-            if self.verbose:
-                print(f"Run {run + 1}/{n_init} ({run_init} init): objective "
-                      f"{result.objective:.6e} after {result.n_iter} iterations")
-            if best is None or result.objective < best.objective:
-                best = result
-        return Xp, best
+        root = float(np.sqrt(storage.scale))
 
-    def _set_fitted(self, Xp, result):
+        def factory(run_init):
+            def make():
+                with _engine.one_blas_thread:
+                    W0, H0 = initialize(
+                        storage.to_scipy(), rank, run_init, rng,
+                        None if W is None else np.asarray(W) / root,
+                        None if H is None else np.asarray(H) / root)
+                return make_problem(W0, H0)
+            return make
+
+        return [(name, factory(name)) for name in (
+            init if run == 0 or init in restart_inits else "random"
+            for run in range(n_init))]
+
+    def _fit_plain(self, storage, W, H, *, n_init=1, penalties=NO_PENALTIES):
+        """Best of ``n_init`` fits of plain NMF (``solver``, ``beta_loss``)."""
+        loss, solver = self._loss, self._check_solver()
+
+        def make_problem(W0, H0):
+            return _problems.PlainNMF(storage, loss, W0, H0, solver=solver,
+                                      penalties=penalties)
+
+        return _engine.fit(self._starts(storage, W, H, n_init, make_problem),
+                           max_iter=self.max_iter, tol=self.tol,
+                           verbose=self.verbose)
+
+    def _set_fitted(self, storage, result):
         """Store the fitted factor, then re-solve the codes as ``transform`` would.
 
         Ending the fit with the routine ``transform`` uses makes
@@ -180,15 +229,18 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         from a fit-time constant (the mean code of the fit), so a sample's
         codes never depend on the other samples of a batch.
         """
-        H = result.H
-        scale = float(np.mean(result.W)) or 1.0
-        self._code_init = np.maximum(result.W.mean(axis=0), 1e-6 * scale)
-        self.components_ = H
+        self._code_init = code_init(result.W)
+        self.components_ = result.H
         self.n_iter_ = int(result.n_iter)
-        W = self._solve_codes(Xp)
-        self.reconstruction_err_ = reconstruction_error(
-            divergence(Xp, W, H, self._beta))
+        W = self._solve_codes(storage)
+        self.reconstruction_err_ = self._reconstruction_error(storage, W)
         return W
+
+    def _reconstruction_error(self, storage, W):
+        """``sqrt(2 * divergence)`` between the data and ``W @ components_``."""
+        divergence, scale = data_divergence(storage, self._loss, W,
+                                            self.components_)
+        return reconstruction_error(divergence) * float(np.sqrt(scale))
 
     def fit(self, X, y=None, W=None, H=None):
         """Fit the model to ``X``.
@@ -211,12 +263,25 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return self
 
     # -- methods with H fixed ------------------------------------------------
-    def _solve_codes(self, Xp, **penalties):
+    def _solve_codes(self, storage):
         """Codes ``W`` of prepared input with ``components_`` fixed."""
-        return _solver.solve_codes(
-            Xp, self.components_, self._beta, self._code_init.astype(
-                self.components_.dtype), self.max_iter, self.tol,
-            solver=self._check_solver(), **penalties)
+        return _problems.solve_codes(
+            storage, self.components_, self._loss,
+            self._code_init.astype(self.components_.dtype),
+            max_iter=self.max_iter, tol=self.tol, solver=self._check_solver())
+
+    def _prepare(self, X):
+        """Validated, prepared input for the methods with the factors fixed."""
+        check_is_fitted(self)
+        X = self._check_input(X, reset=False)
+        storage = _storage.prepare(X.astype(self.components_.dtype, copy=False),
+                                   scale=self._query_scale())
+        self._loss.check_data(storage)
+        return storage
+
+    def _query_scale(self):
+        """Scale to divide new data by; None lets it be chosen from the data."""
+        return None
 
     def transform(self, X):
         """Codes of ``X`` on the fitted components, ``components_`` fixed.
@@ -234,10 +299,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         W : ndarray of shape (n_samples, n_components)
             Non-negative codes, in the dtype of ``components_``.
         """
-        check_is_fitted(self)
-        X = self._check_input(X, reset=False)
-        return self._solve_codes(_storage.prepare(X.astype(
-            self.components_.dtype, copy=False)))
+        return self._solve_codes(self._prepare(X))
 
     def inverse_transform(self, X):
         """Map codes back to the data space: ``X @ components_``.
@@ -284,11 +346,11 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         score : float
             ``-divergence(X, transform(X) @ components_) / n_samples``.
         """
-        check_is_fitted(self)
-        X = self._check_input(X, reset=False)
-        Xp = _storage.prepare(X.astype(self.components_.dtype, copy=False))
-        W = self._solve_codes(Xp)
-        return -float(divergence(Xp, W, self.components_, self._beta)) / X.shape[0]
+        storage = self._prepare(X)
+        W = self._solve_codes(storage)
+        divergence, scale = data_divergence(storage, self._loss, W,
+                                            self.components_)
+        return -float(divergence) * scale / storage.shape[0]
 
     @property
     def _n_features_out(self):
@@ -302,3 +364,29 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         # TransformerMixin, which would silently drop the float32 check.
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+#: The fit-time start of every code solve is the mean code of the fit,
+#: floored at this fraction of the codes' mean, so that no component starts
+#: at zero (a multiplicative update could never leave it).
+CODE_INIT_FLOOR = 1e-6
+
+
+def code_init(W):
+    """The constant start of ``transform``'s code solve: the mean fitted code."""
+    scale = float(np.mean(W)) or 1.0
+    return np.maximum(W.mean(axis=0), CODE_INIT_FLOOR * scale)
+
+
+def data_divergence(storage, loss, W, H):
+    """The divergence between the data and ``W @ H`` as ``(value, scale)``.
+
+    The true divergence is ``value * scale``, computed as ``D(X / s | (W / s)
+    H)`` on the storage's scaled data (``s`` its scale, ``scale = s **
+    beta``), so that neither product overflows.
+    """
+    s = storage.scale
+    if s == 1.0:
+        return loss.divergence(storage, W, H), 1.0
+    return (loss.divergence(storage, (W / s).astype(W.dtype), H),
+            s ** loss.scale_exponent())

@@ -1,5 +1,6 @@
 """NMFClusterer: non-negative matrix factorization as a scikit-learn clusterer."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,13 +9,11 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from . import _graph, _neighbors, _solver, _spectral, _storage
-from ._base import _BaseNMF, fill_doc
-from ._init import INITS, RANDOM_INITS, default_init, initialize
+from . import _engine, _graph, _neighbors, _problems, _progress, _spectral
+from ._base import _BaseNMF, code_init, fill_doc, fit_transaction
+from ._init import INITS, RANDOM_INITS
 from ._labels import NO_CLUSTER, normalized_codes
-from ._loss import FROBENIUS, divergence, reconstruction_error
 
 #: Inits that differ from run to run, so that restarts repeat them: the
 #: spectral init's KMeans and eigensolver are seeded from the random state.
@@ -287,16 +286,23 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         W : ndarray of shape (n_samples, n_clusters)
             Codes of the training data, equal to ``transform(X)``.
         """
-        X = self._check_input(X, reset=True, min_samples=2)
-        self._check_fit_params(X)
-        self._check_solver()  # rejects solver="cd" with KL before any work
-        self._method, self._strength = self.method, float(self.graph_strength)
-        fit = {"nmf": self._fit_nmf, "graph": self._fit_graph,
-               "symmetric": self._fit_symmetric}[self.method]
-        codes = fit(X, W, H)
-        self._fit_label_rule(codes)
-        self.labels_ = self._labels(codes)
-        return codes
+        with fit_transaction(self):
+            X = self._check_input(X, reset=True, min_samples=2)
+            self._check_fit_params(X)
+            self._check_solver()  # rejects solver="cd" with KL before any work
+            storage = self._prepare_fit(X)
+            method = METHODS[self.method]
+            with _progress.phase(f"fitting {self.method!r} with "
+                                 f"{self.n_clusters} clusters",
+                                 verbose=self.verbose):
+                state, codes = method.fit(self, storage, W, H)
+            self.__dict__.update(state)
+            self.reconstruction_err_ = self._reconstruction_error(storage,
+                                                                  codes)
+            self._label_kmeans = self._fit_label_rule(codes)
+            self.labels_ = self._labels(codes)
+            self._warn_if_degenerate(X.shape[0])
+            return codes
 
     def _check_fit_params(self, X):
         if self.n_clusters > X.shape[0]:
@@ -309,131 +315,43 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
             raise ValueError(
                 "init='spectral' is the init of method='symmetric' only; "
                 f"method={self.method!r} takes the inits of plain NMF.")
-        if self.method == "graph" and self._beta != FROBENIUS:
+        if self.method == "graph" and not self._loss.supports_cd:
             raise ValueError(
                 "method='graph' supports beta_loss='frobenius' only: Cai et "
-                "al.'s KL update needs a dense n_samples x n_samples solve. "
-                "Use method='symmetric' or 'nmf' with the Kullback-Leibler "
-                "loss.")
+                "al.'s update for other losses needs a dense n_samples x "
+                "n_samples solve. Use method='symmetric' or 'nmf' with "
+                f"beta_loss={self.beta_loss!r}.")
 
-    # -- the three fits -------------------------------------------------------
-    def _fit_nmf(self, X, W, H):
-        Xp, result = self._fit_factors(X, W, H, n_init=self.n_init)
-        return self._set_fitted(Xp, result)
-
-    def _fit_graph(self, X, W, H):
-        Xp, G, S, degrees = self._neighbour_graph(X)
-        rng = check_random_state(self.random_state)
-
-        def fit_one(init):
-            W0, H0 = initialize(X, self.n_clusters, init, rng, W, H)
-            return _graph.fit_gnmf(Xp, S, degrees, W0, H0, self._strength,
-                                   self.max_iter, self.tol, self.verbose)
-
-        best = self._best_run(fit_one, self.init or default_init(
-            self.n_clusters, *X.shape))
-        self.components_ = best.H
-        return self._finish_graph_fit(Xp, G, best)
-
-    def _fit_symmetric(self, X, W, H):
-        Xp, G, S, self._degrees = self._neighbour_graph(X)
-        A, _ = _neighbors.degree_normalize(S)
-        rank, rng = self.n_clusters, check_random_state(self.random_state)
-
-        def fit_one(init):
-            W0 = _spectral.init_symnmf(A, S, rank, init, rng, W)
-            return _graph.fit_symnmf(A, W0, self.max_iter, self.tol,
-                                     self.verbose)
-
-        best = self._best_run(fit_one, self.init or "spectral")
-        self.components_ = None  # fitted from the codes, below
-        return self._finish_graph_fit(Xp, G, best)
-
-    def _neighbour_graph(self, X):
-        """Prepared ``X``, its neighbour rows ``G``, the graph ``S``, degrees."""
-        Xp = _storage.prepare(X)
-        self._nn = _neighbors.fit_neighbors(Xp, self.n_neighbors)
-        G = _neighbors.query_graph(self._nn, Xp, X.dtype)
-        S = _neighbors.symmetrize(G)
-        return Xp, G, S, np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
-
-    def _finish_graph_fit(self, Xp, G, best):
-        """Store the graph factor, then solve the training codes as ``transform`` does.
-
-        The training samples' neighbour rows ``G`` are exactly what a query
-        of the training data returns, so the codes are those of
-        ``transform(X)`` without a second neighbour search. For
-        ``"symmetric"`` the components are then fitted to the codes.
-        """
-        self.graph_factor_ = best.W.astype(G.dtype)  # G has X's dtype
-        scale = float(np.mean(best.W)) or 1.0
-        self._code_init = np.maximum(best.W.mean(axis=0), 1e-6 * scale)
-        self.n_iter_ = int(best.n_iter)
-        codes = self._codes_from_graph(Xp, G)
-        if self.components_ is None:
-            self.components_ = self._fit_components(_storage.to_scipy(Xp), codes)
-        self.reconstruction_err_ = reconstruction_error(
-            divergence(Xp, codes, self.components_, self._beta))
-        return codes
-
-    def _best_run(self, fit_one, init):
-        """The lowest-objective of ``n_init`` runs of ``fit_one(run_init)``.
-
-        The first run uses ``init``, further runs ``init`` again when it
-        depends on the random state and ``"random"`` otherwise, as for plain
-        NMF.
-        """
-        best = None
-        for run in range(self.n_init):
-            run_init = init if run == 0 or init in RESTART_INITS else "random"
-            result = fit_one(run_init)
-            if self.verbose:
-                print(f"Run {run + 1}/{self.n_init} ({run_init} init): "
-                      f"objective {result.objective:.6e} after "
-                      f"{result.n_iter} iterations")
-            if best is None or result.objective < best.objective:
-                best = result
-        return best
-
-    def _fit_components(self, X, codes):
-        """Non-negative ``H`` minimising the divergence of ``X`` from ``codes @ H``.
-
-        With the codes fixed, each column of ``H`` is a separate problem: the
-        codes of ``X.T`` on the components ``codes.T``, solved by the
-        engine's fixed-factor routine.
-        """
-        mean_x = float(X.sum(dtype=np.float64)) / (X.shape[0] * X.shape[1])
-        mean_w = float(codes.mean(dtype=np.float64)) or 1.0
-        h0 = max(mean_x / (mean_w * codes.shape[1]), np.finfo(X.dtype).tiny)
-        Ht = _solver.solve_codes(
-            _storage.prepare(X.T), np.ascontiguousarray(codes.T), self._beta,
-            X.dtype.type(h0), self.max_iter, self.tol,
-            solver=self._check_solver())
-        return np.ascontiguousarray(Ht.T)
+    def _warn_if_degenerate(self, n_samples):
+        """Warn when clusters came out empty or the graph is too dense to cut."""
+        found = np.unique(self.labels_[self.labels_ != NO_CLUSTER]).size
+        if found < self.n_clusters:
+            warnings.warn(
+                f"NMFClusterer found {found} non-empty clusters of the "
+                f"{self.n_clusters} requested: {self.n_clusters - found} came "
+                "out empty. The data may have fewer groups; otherwise try "
+                "another init, n_init > 1"
+                + (", a larger graph_strength or assign_labels='kmeans'"
+                   if self.method == "graph" else "") + ".", UserWarning)
+        if self.method != "nmf":
+            neighbours = _neighbors.clip_neighbors(self.n_neighbors, n_samples)
+            if neighbours * self.n_clusters > n_samples:
+                warnings.warn(
+                    f"n_neighbors={self.n_neighbors} connects each sample to "
+                    f"{neighbours} of {n_samples} samples, more than a cluster "
+                    f"holds on average when there are {self.n_clusters}: the "
+                    "graph is too dense to separate the clusters. Use "
+                    f"n_neighbors below {max(1, n_samples // self.n_clusters)}.",
+                    UserWarning)
 
     # -- codes and labels with the fitted factors fixed -------------------------
-    def _solve_codes(self, Xp, **penalties):
+    def _solve_codes(self, storage):
         """Codes of prepared input, each row on its own; see the class notes."""
-        if self._method == "nmf":
-            return super()._solve_codes(Xp, **penalties)
-        return self._codes_from_graph(Xp, _neighbors.query_graph(
-            self._nn, Xp, self.graph_factor_.dtype))
+        return METHODS[self._method].codes(self, storage)
 
-    def _codes_from_graph(self, Xp, G):
-        """Codes of prepared input whose rows have the neighbour rows ``G``."""
-        w0 = self._code_init.astype(self.graph_factor_.dtype)
-        if self._method == "graph":
-            codes = _graph.gnmf_codes(Xp, G, self.graph_factor_,
-                                      self.components_, self._strength, w0,
-                                      self.max_iter, self.tol)
-        else:
-            A_rows, _ = _neighbors.degree_normalize(G, col_degrees=self._degrees)
-            codes = _graph.symnmf_codes(A_rows, self.graph_factor_, w0,
-                                        self.max_iter, self.tol)
-        # An all-zero sample has no signal: no membership, label -1, as with
-        # plain NMF (its neighbours would otherwise lend it theirs).
-        codes[_storage.zero_rows(Xp)] = 0
-        return codes
+    def _query_scale(self):
+        # the graph methods query their index in the scale it was built in
+        return None if self._method == "nmf" else self._x_scale
 
     def _label_space(self, codes):
         """Codes on the scale labels are read from (see the class notes)."""
@@ -442,13 +360,12 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         return normalized_codes(codes, self.components_)
 
     def _fit_label_rule(self, codes):
-        """Fit the KMeans of ``assign_labels="kmeans"`` on the training codes."""
-        self._label_kmeans = None
-        if self.assign_labels == "kmeans":
-            seed = check_random_state(self.random_state).randint(2**31 - 1)
-            self._label_kmeans = KMeans(
-                self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed,
-            ).fit(normalize(self._label_space(codes)))
+        """The KMeans of ``assign_labels="kmeans"`` fitted on the training codes."""
+        if self.assign_labels != "kmeans":
+            return None
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        return KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed,
+                      ).fit(normalize(self._label_space(codes)))
 
     def _labels(self, codes):
         """Labels of codes; ``NO_CLUSTER`` (-1) for all-zero codes."""
@@ -476,7 +393,120 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
             whose codes are all zero (all-zero samples, with
             ``method="nmf"``). On the training data it equals ``labels_``.
         """
-        check_is_fitted(self)
-        X = self._check_input(X, reset=False)
-        Xp = _storage.prepare(X.astype(self.components_.dtype, copy=False))
-        return self._labels(self._solve_codes(Xp))
+        return self._labels(self._solve_codes(self._prepare(X)))
+
+
+class _PlainMethod:
+    """``method="nmf"``: plain NMF of X; codes with ``components_`` fixed."""
+
+    @staticmethod
+    def fit(model, storage, W, H):
+        result = model._fit_plain(storage, W, H, n_init=model.n_init)
+        w0 = code_init(result.W)
+        codes = _problems.solve_codes(
+            storage, result.H, model._loss, w0, max_iter=model.max_iter,
+            tol=model.tol, solver=model._check_solver())
+        return {"_method": "nmf", "_x_scale": storage.scale,
+                "components_": result.H, "n_iter_": int(result.n_iter),
+                "_code_init": w0}, codes
+
+    @staticmethod
+    def codes(model, storage):
+        return _BaseNMF._solve_codes(model, storage)
+
+
+class _GraphMethod:
+    """``method="graph"``: graph-regularised NMF (GNMF) of X on the graph."""
+
+    @staticmethod
+    def fit(model, storage, W, H):
+        index, G, S, degrees = _graph.neighbour_graph(
+            storage, model.n_neighbors, model.verbose)
+        strength = float(model.graph_strength)
+
+        def make_problem(W0, H0):
+            return _problems.GNMF(storage, S, degrees, W0, H0, strength)
+
+        best = _engine.fit(
+            model._starts(storage, W, H, model.n_init, make_problem,
+                          RESTART_INITS),
+            max_iter=model.max_iter, tol=model.tol, verbose=model.verbose)
+        state = {"_method": "graph", "_x_scale": storage.scale, "_nn": index,
+                 "_strength": strength, "graph_factor_": best.W,
+                 "components_": best.H, "n_iter_": int(best.n_iter),
+                 "_code_init": code_init(best.W)}
+        return state, _GraphMethod._codes(state, storage, G, model)
+
+    @staticmethod
+    def _codes(state, storage, G, model):
+        codes = _graph.gnmf_codes(
+            storage, G, state["graph_factor_"], state["components_"],
+            state["_strength"], state["_code_init"], max_iter=model.max_iter,
+            tol=model.tol)
+        # An all-zero sample has no signal: no membership, label -1, as with
+        # plain NMF (its neighbours would otherwise lend it theirs).
+        codes[storage.zero_rows()] = 0
+        return codes
+
+    @staticmethod
+    def codes(model, storage):
+        G = _neighbors.query_graph(model._nn, storage,
+                                   model.graph_factor_.dtype)
+        return _GraphMethod._codes(model.__dict__, storage, G, model)
+
+
+class _SymmetricMethod:
+    """``method="symmetric"``: symmetric NMF of the normalised affinity."""
+
+    @staticmethod
+    def fit(model, storage, W, H):
+        index, G, S, degrees = _graph.neighbour_graph(
+            storage, model.n_neighbors, model.verbose)
+        A, _ = _neighbors.degree_normalize(S)
+        rank, rng = model.n_clusters, check_random_state(model.random_state)
+
+        def start(init):
+            def make():
+                with _progress.phase(f"{init} start", verbose=model.verbose):
+                    W0 = _spectral.init_symnmf(A, S, rank, init, rng, W)
+                return _problems.SymNMF(A, W0)
+            return make
+
+        init = model.init or "spectral"
+        best = _engine.fit(
+            [(name, start(name)) for name in (
+                init if run == 0 or init in RESTART_INITS else "random"
+                for run in range(model.n_init))],
+            max_iter=model.max_iter, tol=model.tol, verbose=model.verbose)
+        factor = best.W.astype(storage.dtype)
+        state = {"_method": "symmetric", "_x_scale": storage.scale,
+                 "_nn": index, "_degrees": degrees, "graph_factor_": factor,
+                 "n_iter_": int(best.n_iter), "_code_init": code_init(best.W)}
+        codes = _SymmetricMethod._codes(state, storage, G, model)
+        with _progress.phase("fitting the components", verbose=model.verbose):
+            state["components_"] = _graph.fit_components(
+                storage, codes, model._loss, solver=model._check_solver(),
+                max_iter=model.max_iter, tol=model.tol)
+        return state, codes
+
+    @staticmethod
+    def _codes(state, storage, G, model):
+        A_rows, _ = _neighbors.degree_normalize(G,
+                                                col_degrees=state["_degrees"])
+        factor = state["graph_factor_"]
+        codes = _graph.symnmf_codes(
+            A_rows, factor, state["_code_init"].astype(factor.dtype),
+            max_iter=model.max_iter, tol=model.tol)
+        codes[storage.zero_rows()] = 0  # no signal: no cluster, as above
+        return codes
+
+    @staticmethod
+    def codes(model, storage):
+        G = _neighbors.query_graph(model._nn, storage,
+                                   model.graph_factor_.dtype)
+        return _SymmetricMethod._codes(model.__dict__, storage, G, model)
+
+
+#: The one place where ``method`` is turned into behaviour.
+METHODS = {"nmf": _PlainMethod, "graph": _GraphMethod,
+           "symmetric": _SymmetricMethod}

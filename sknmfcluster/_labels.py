@@ -17,23 +17,3 @@ def normalized_codes(W, H):
     """
     norms = np.sqrt(np.einsum("ij,ij->i", H, H, dtype=np.float64))
     return W * norms
-
-
-def labels_from_codes(W, H):
-    """Cluster of each sample: the component contributing most to it.
-
-    Parameters
-    ----------
-    W : ndarray of shape (n_samples, k)
-    H : ndarray of shape (k, n_features)
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,), dtype int64
-        ``argmax`` of the normalised codes; ``NO_CLUSTER`` (-1) for samples
-        whose codes are all zero (all-zero rows of X).
-    """
-    Wn = normalized_codes(W, H)
-    labels = np.argmax(Wn, axis=1).astype(np.int64)
-    labels[Wn.max(axis=1) <= 0] = NO_CLUSTER
-    return labels

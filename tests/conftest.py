@@ -1,8 +1,13 @@
-"""Shared fixtures: small synthetic data, offline."""
+"""Shared fixtures (small synthetic data, offline) and engine shortcuts."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+from sknmfcluster import _kernels, _problems
+from sknmfcluster._engine import row_settings
+from sknmfcluster._losses import Loss
+from sknmfcluster._storage import Factors
 
 
 def low_rank(n=60, m=12, k=3, seed=0, dtype=np.float64, zeros=True):
@@ -22,3 +27,25 @@ def X_dense():
 @pytest.fixture
 def X_csr():
     return sp.csr_matrix(low_rank())
+
+
+# -- shortcuts to the engine for the tests of its parts ---------------------
+
+
+def w_step(Xp, W, H, beta, l1, l2, n_steps, tol, accumulate, cd=False):
+    """One pass of the multiplicative (or CD) rule of ``beta`` over the rows."""
+    loss = Loss(beta)
+    rule = _kernels.CD_FRO if cd else loss.mu_rule
+    mode = (_kernels.ACCUMULATE | _kernels.OBJECTIVE) if accumulate else 0
+    return Xp.run_pass(W, Factors(H), rule, mode, n_steps,
+                       row_settings(l1=l1, l2=l2, tol=tol, beta=beta,
+                                gamma=loss.gamma))
+
+
+def divergence(Xp, W, H, beta):
+    return Xp.divergence(W, H, float(beta))
+
+
+def fit_factors(Xp, W, H, beta, max_iter, tol, **kwargs):
+    return _problems.fit_plain(Xp, W, H, Loss(beta), max_iter=max_iter,
+                               tol=tol, **kwargs)

@@ -8,8 +8,10 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
-from sknmfcluster import (NMFClusterer, _graph, _graph_kernels, _neighbor_kernels,
-                          _neighbors, _solver, _spectral, _storage)
+from sknmfcluster import (NMFClusterer, _engine, _kernels, _neighbor_kernels,
+                          _neighbors, _problems, _spectral, _storage)
+from sknmfcluster._engine import row_settings
+from sknmfcluster._storage import Factors
 from sknmfcluster.metrics import clustering_accuracy, clustering_accuracy_scorer
 
 from .conftest import low_rank
@@ -41,15 +43,15 @@ def test_csr_times_dense_and_symnmf_stats_match_numpy():
     A = _random_symmetric()
     W = np.random.RandomState(1).rand(A.shape[0], 3)
     out = np.empty_like(W)
-    _graph_kernels.csr_times_dense(A.data, A.indices, A.indptr, W, out)
+    _kernels.csr_times_dense(A.data, A.indices, A.indptr, W, out)
     np.testing.assert_allclose(out, A @ W, rtol=1e-12)
     AW = np.empty_like(W)
-    G, inner = _graph_kernels.symnmf_stats(A.data, A.indices, A.indptr, W, AW)
+    G, inner = _kernels.symnmf_stats(A.data, A.indices, A.indptr, W, AW)
     np.testing.assert_allclose(AW, A @ W, rtol=1e-12)
     np.testing.assert_allclose(G, W.T @ W, rtol=1e-12)
     assert inner == pytest.approx(np.trace(W.T @ (A @ W)), rel=1e-12)
     dense = 0.5 * np.sum((A.toarray() - W @ W.T) ** 2)  # the oracle only
-    assert _graph.symnmf_objective(float(A.data @ A.data), G, inner) == \
+    assert _problems.symnmf_objective(float(A.data @ A.data), G, inner) == \
         pytest.approx(dense, rel=1e-10)
 
 
@@ -58,7 +60,7 @@ def test_symnmf_update_matches_numpy(exponent):
     A = _random_symmetric()
     W = np.random.RandomState(2).rand(A.shape[0], 4)
     AW, out = A @ W, np.empty_like(W)
-    _graph_kernels.symnmf_update(W, AW, W.T @ W, exponent, out)
+    _kernels.symnmf_update(W, AW, W.T @ W, exponent, out)
     np.testing.assert_allclose(out, W * (AW / (W @ (W.T @ W))) ** exponent,
                                rtol=1e-12)
 
@@ -73,7 +75,9 @@ def test_graph_row_step_matches_cai_update(storage):
     lam = 2.5
     expected = W * (X @ H.T + lam * (S @ W)) / (W @ H @ H.T + lam * d[:, None] * W)
     Xp = _storage.prepare(sp.csr_matrix(X) if storage == "csr" else X)
-    A, B = _graph.graph_w_step(Xp, W, H, S @ W, d, lam, 1, 0.0, True)
+    stats = Xp.run_pass(W, Factors(H), _kernels.MU_FRO, _kernels.ACCUMULATE, 1,
+                        row_settings(), aux=lam * (S @ W), aux_l2=lam * d)
+    A, B = stats.A, stats.B
     np.testing.assert_allclose(W, expected, rtol=1e-10)
     np.testing.assert_allclose(A, W.T @ X, rtol=1e-10)
     np.testing.assert_allclose(B, W.T @ W, rtol=1e-10)
@@ -169,7 +173,8 @@ def test_symnmf_objective_never_increases(digits, init):
     A, S = _affinity(digits[0][:500])
     W0 = _spectral.init_symnmf(A, S, 8, init, np.random.RandomState(0))
     start = _objective(A, W0)
-    result = _graph.fit_symnmf(A, W0, 150, 0.0)  # overwrites W0
+    result = _engine.fit([("spectral", lambda: _problems.SymNMF(A, W0))],
+                         max_iter=150, tol=0.0)  # overwrites W0
     history = np.concatenate([[start], result.history])
     assert np.all(np.diff(history) <= 1e-12 * history[0])
     assert result.objective == pytest.approx(_objective(A, result.W), rel=1e-9)
@@ -181,7 +186,7 @@ def test_safe_symnmf_step_alone_is_monotone(seed):
     W = np.random.RandomState(seed).rand(30, 4)
     out, previous = np.empty_like(W), _objective(A, W)
     for _ in range(50):
-        _graph_kernels.symnmf_update(W, A @ W, W.T @ W, _graph.SAFE_EXPONENT,
+        _kernels.symnmf_update(W, A @ W, W.T @ W, _problems.SAFE_EXPONENT,
                                      out)
         W = out.copy()
         current = _objective(A, W)
@@ -192,7 +197,7 @@ def test_safe_symnmf_step_alone_is_monotone(seed):
 def _objective(A, W):
     AW = A @ W
     G = W.T @ W
-    return _graph.symnmf_objective(float(A.data @ A.data), G,
+    return _problems.symnmf_objective(float(A.data @ A.data), G,
                                    float(np.vdot(W, AW)))
 
 
@@ -203,7 +208,9 @@ def test_gnmf_objective_never_increases_and_matches_its_definition(digits):
     from sknmfcluster._init import initialize
     W, H = initialize(X, 6, "random", np.random.RandomState(0))
     lam = 50.0
-    result = _graph.fit_gnmf(Xp, S, d, W, H, lam, 60, 0.0)
+    result = _engine.fit(
+        [("random", lambda: _problems.GNMF(Xp, S, d, W, H, lam))],
+        max_iter=60, tol=0.0)
     assert np.all(np.diff(result.history) <= 1e-10 * result.history[0])
     L = np.diag(d) - S.toarray()  # dense Laplacian: the test's oracle only
     expected = (0.5 * np.sum((X - W @ H) ** 2)
@@ -213,7 +220,7 @@ def test_gnmf_objective_never_increases_and_matches_its_definition(digits):
 
 def test_results_do_not_depend_on_the_thread_count(digits, monkeypatch):
     # small inputs would run on one thread whatever is set: lift the bound
-    monkeypatch.setattr(_solver, "SERIAL_WORK", 0)
+    monkeypatch.setattr(_engine, "SERIAL_WORK", 0)
     X = digits[0][:400]
     before = numba.get_num_threads()
     fits = []

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknmfcluster import SparseNMF
-from sknmfcluster._projection import (
+from sknmfcluster._kernels._hoyer import (
     NO_TARGET,
     hoyer_sparseness_rows,
     project_cone,
@@ -285,7 +285,7 @@ def test_objective_never_increases_without_projection(shape, beta_loss):
     model = SparseNMF(k, beta_loss=beta_loss, max_iter=30, tol=0,
                       init="random", random_state=seed)
     X = model._check_input(X, reset=True)
-    _, result = model._fit_factors(X, None, None)
+    result = model._fit_plain(model._prepare_fit(X), None, None)
     history = result.history
     assert np.all(np.diff(history) <= 1e-10 * history[:-1] + 1e-12)
 
@@ -308,7 +308,7 @@ def test_objective_never_increases_with_projections(shape, beta_loss, target_H,
     if not model._constrained():
         model.set_params(alpha_W=0.01)
     X = model._check_input(X, reset=True)
-    _, result = model._fit_projected(X, None, None)
+    result = model._fit_projected(model._prepare_fit(X), None, None)
     history = result.history
     assert np.all(np.diff(history) <= 1e-10 * history[:-1] + 1e-12)
 
