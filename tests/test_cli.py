@@ -1,7 +1,10 @@
 """Tests of the data loaders and the ``sknmfcluster`` command line (offline)."""
 
+import io
+import re
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -132,6 +135,14 @@ def test_load_csv_last_column_named_label(tmp_path, blocks, label_name):
     np.testing.assert_array_equal(loaded, X)
     assert target.dtype == np.int64
     np.testing.assert_array_equal(target, y)
+
+
+def test_load_csv_byte_order_mark_is_not_a_header(tmp_path):
+    # Spreadsheets write UTF-8 with a byte order mark.
+    (tmp_path / "X.csv").write_bytes("\ufeff1,2\n3,4\n".encode())
+    X, y = load_data_file(tmp_path / "X.csv")
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    assert y is None
 
 
 def test_load_csv_text_labels_kept(tmp_path):
@@ -306,3 +317,107 @@ def test_python_m_help():
     )
     assert result.returncode == 0, result.stderr
     assert "usage: sknmfcluster" in result.stdout and "cluster" in result.stdout
+
+# -- issue 10: checked data files (item 9) -------------------------------------
+def _npy_header(shape, dtype="<f8"):
+    """The bytes of a .npy header announcing ``shape`` (no data)."""
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        stream, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return stream.getvalue()
+
+
+def _make_bad_file(path, kind):
+    """Write a broken data file of the given kind at ``path``."""
+    rng = np.random.default_rng(0)
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        np.save(path, np.ones((50, 6)))
+        path.write_bytes(path.read_bytes()[:300])
+    elif kind == "huge header":
+        # 10^6 x 10^6 float64 is 8 TB: must be refused from the file size.
+        path.write_bytes(_npy_header((10**6, 10**6)) + b"\0" * 16)
+    elif kind == "random bytes":
+        path.write_bytes(b"\x80" + rng.bytes(300))
+    elif kind == "objects":
+        np.save(path, np.array([[1, "a"], [2, None]], dtype=object))
+    elif kind == "trailing bytes":
+        np.save(path, np.ones((5, 6)))
+        path.write_bytes(path.read_bytes() + b"junk")
+    elif kind == "no features":
+        np.save(path, np.ones((5, 0)))
+    elif kind == "inf":
+        X = np.ones((5, 3))
+        X[3, 1] = np.inf
+        np.save(path, X)
+    elif kind == "dense npz":
+        np.savez(path, X=np.ones((5, 3)))
+    elif kind == "random npz":
+        path.write_bytes(rng.bytes(300))
+    elif kind == "nan npz":
+        X = np.ones((5, 3))
+        X[1, 2] = np.nan
+        sp.save_npz(path, sp.csr_matrix(X))
+    elif kind in ("ragged csv", "ragged csv with labels", "text in csv", "nan csv"):
+        path.write_text({
+            "ragged csv": "a,b\n1,2\n3\n4,5\n",
+            "ragged csv with labels": "a,b,label\n1,2,0\n3,4,5,1\n",
+            "text in csv": "a,b\n1,2\n3,oops\n",
+            "nan csv": "1,2\n3,nan\n",
+        }[kind])
+    elif kind == "directory":
+        path.mkdir()
+
+
+@pytest.mark.parametrize(
+    "name, kind, message",
+    [
+        ("X.npy", "empty", "is empty"),
+        ("X.npy", "truncated", "is truncated"),
+        ("X.npy", "huge header", "is truncated"),
+        ("X.npy", "random bytes", "is not a .npy file"),
+        ("X.npy", "objects", "holds Python objects"),
+        ("X.npy", "trailing bytes", "more than its header announces"),
+        ("X.npy", "no features", "has no features"),
+        ("X.npz", "dense npz", "not a sparse matrix"),
+        ("X.npz", "random npz", "is not a .npz archive"),
+        ("X.csv", "ragged csv with labels", "line 3 has 4 fields"),
+        ("X.npy", "directory", "is a directory"),
+    ],
+)
+def test_load_data_file_refuses_bad_files(tmp_path, name, kind, message):
+    _make_bad_file(tmp_path / name, kind)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_data_file(tmp_path / name)
+
+
+def test_positions_in_messages_are_counted_from_1(tmp_path):
+    for kind in ("ragged csv", "text in csv"):
+        _make_bad_file(tmp_path / "X.csv", kind)
+        with pytest.raises(ValueError, match="counted from 1"):
+            load_data_file(tmp_path / "X.csv")
+
+
+def test_load_npz_rejects_out_of_range_indices(tmp_path):
+    # scipy builds such a matrix without complaint; a kernel would read out of bounds.
+    X = sp.csr_matrix(np.ones((3, 3)))
+    np.savez(tmp_path / "X.npz", format=np.array("csr"), shape=np.array([3, 3]),
+             data=X.data, indices=np.array([0, 1, 99, 0, 1, 2, 0, 1, 2]),
+             indptr=X.indptr)
+    with pytest.raises(ValueError, match="is not a valid sparse matrix"):
+        load_data_file(tmp_path / "X.npz")
+
+
+def test_load_npz_member_header_larger_than_member(tmp_path):
+    # A sparse archive whose data member announces 10^12 values: refused from
+    # the member's size, before numpy allocates 8 TB.
+    with zipfile.ZipFile(tmp_path / "X.npz", "w") as archive:
+        for key, value in [("format", np.array("csr")), ("shape", np.array([2, 2])),
+                           ("indices", np.array([0, 1])), ("indptr", np.array([0, 1, 2]))]:
+            stream = io.BytesIO()
+            np.save(stream, value)
+            archive.writestr(f"{key}.npy", stream.getvalue())
+        archive.writestr("data.npy", _npy_header((10**12,)) + b"\0" * 16)
+    with pytest.raises(ValueError, match="is truncated"):
+        load_data_file(tmp_path / "X.npz")
