@@ -2,30 +2,59 @@
 
 Fits :class:`~sknmfcluster.NMFClusterer` to a data set or a data file, prints
 how well the clusters match the labels (next to KMeans) and saves the labels.
+
+Standard output carries the results only, and its first line names the data
+set actually used; progress (each phase, the first-use compilation of the
+kernels), warnings and errors go to standard error. Every problem the user can
+fix exits with code 2 and one ``error:`` line that says what is wrong. The
+output paths are checked before any work, and the outputs are written whole
+or not at all: nothing the user passed, and no earlier output, is left
+half-written.
 """
 
 import argparse
+import contextlib
+import io
 import math
+import os
+import stat
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
+from . import __version__, _progress
 from ._clusterer import NMFClusterer
-from .datasets import DATASETS, FILE_EXTENSIONS, load_data_file, load_dataset
+from .datasets import (
+    DATASETS,
+    FILE_EXTENSIONS,
+    load_data_file,
+    load_dataset,
+    load_label_file,
+)
 from .metrics import clustering_accuracy
 
 #: Exit code for bad input or options, as argparse uses for usage errors.
 EXIT_USAGE = 2
 
-_LABEL_FORMATS = (".npy", ".csv")
-_IMAGE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+#: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT.
+EXIT_INTERRUPTED = 130
+
+_FORMATS = {"--output": (".npy", ".csv"),
+            "--components-image": (".png", ".pdf", ".svg", ".jpg", ".jpeg")}
 _DEFAULT_N_CLUSTERS = 8
+_KMEANS_N_INIT = 10
+# The estimator's defaults, shown in --help and applied when an option is not
+# given, so that the two cannot drift apart.
+_DEFAULTS = NMFClusterer().get_params()
 
 
 def main(argv=None):
@@ -39,8 +68,9 @@ def main(argv=None):
     Returns
     -------
     exit_code : int
-        0 on success, 2 when the input or an option is invalid (the reason
-        is printed on stderr as ``error: <message>``).
+        0 on success, 2 when the input, an option or an output path is
+        invalid (the reason is printed on stderr as ``error: <message>``),
+        130 when interrupted.
     """
     args = _build_parser().parse_args(argv)
     try:
@@ -49,6 +79,9 @@ def main(argv=None):
         # Bad data or paths are the user's to fix: a message, not a traceback.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _positive_int(text):
@@ -62,11 +95,25 @@ def _positive_int(text):
     return value
 
 
+def _non_negative_float(text):
+    """argparse type: a finite number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="sknmfcluster",
         description="Non-negative matrix factorization as a clusterer.",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"sknmfcluster {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     cluster = commands.add_parser(
         "cluster",
@@ -74,30 +121,69 @@ def _build_parser():
         description=(
             "Cluster DATA with NMFClusterer, report accuracy and NMI against "
             "the labels (next to KMeans) when there are labels, and save the "
-            "cluster labels."
+            "cluster labels. Results go to stdout, whose first line names the "
+            "data set actually used; progress goes to stderr."
         ),
         epilog=(
             "A .csv file has labels when its header's last column is named "
-            "label, y or target. Errors exit with code 2."
+            "label, y or target, or in the column --label-column names. "
+            "Lines and columns in messages are counted from 1. Errors exit "
+            "with code 2 and leave no output file behind."
         ),
     )
+    _add_data_options(cluster)
+    _add_model_options(cluster)
+    _add_output_options(cluster)
+    cluster.set_defaults(run=_run_cluster)
+    return parser
+
+
+def _add_data_options(cluster):
     cluster.add_argument(
         "data", nargs="?", default="digits", metavar="DATA",
-        help="'digits', 'mnist' (falls back to digits offline) or a .npy, "
-             ".csv or sparse .npz file (default: digits)")
+        help="'digits', 'mnist' (falls back to digits offline, see "
+             "--no-fallback) or a .npy, .csv or sparse .npz file "
+             "(default: digits)")
+    cluster.add_argument(
+        "--labels", metavar="FILE",
+        help="labels to score against, one per sample: a 1-D .npy array or "
+             "a .csv/.txt file with one label per line (replaces the data's "
+             "own labels)")
+    cluster.add_argument(
+        "--label-column", metavar="COLUMN",
+        help="for .csv data: the column holding the labels, by header name "
+             "or by number (1 = first, -1 = last) (default: the last column "
+             "when it is named label, y or target)")
+    cluster.add_argument(
+        "--no-fallback", action="store_true",
+        help="when mnist cannot be downloaded, fail (exit 2) instead of "
+             "using digits")
+
+
+def _add_model_options(cluster):
     cluster.add_argument(
         "--n-clusters", type=_positive_int, metavar="K",
         help="number of clusters (default: number of classes when there are "
              f"labels, else {_DEFAULT_N_CLUSTERS})")
     cluster.add_argument("--method", choices=("symmetric", "graph", "nmf"),
-                         default="symmetric",
+                         default=_DEFAULTS["method"],
                          help="symmetric NMF of the k-nearest-neighbour graph "
                               "(most accurate), graph-regularised NMF, or plain "
-                              "NMF of the data (default: symmetric)")
-    cluster.add_argument("--n-neighbors", type=_positive_int, default=10,
-                         metavar="N",
+                              "NMF of the data (default: %(default)s)")
+    cluster.add_argument("--n-neighbors", type=_positive_int, metavar="N",
                          help="neighbours per sample in the graph of the "
-                              "symmetric and graph methods (default: 10)")
+                              "symmetric and graph methods, below the number "
+                              f"of samples (default: {_DEFAULTS['n_neighbors']})")
+    cluster.add_argument("--graph-strength", type=_non_negative_float,
+                         metavar="L",
+                         help="weight of the graph regulariser of --method "
+                              "graph; scales with the data "
+                              f"(default: {_DEFAULTS['graph_strength']:g})")
+    cluster.add_argument("--assign-labels", choices=("argmax", "kmeans"),
+                         default=_DEFAULTS["assign_labels"],
+                         help="labels from the largest component of each "
+                              "sample's code, or from KMeans on the codes "
+                              "(default: %(default)s)")
     cluster.add_argument("--beta-loss", choices=("frobenius", "kullback-leibler"),
                          default="frobenius", help="divergence (default: frobenius)")
     cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
@@ -115,11 +201,14 @@ def _build_parser():
                          help="fits from different inits, best kept (default: 1)")
     cluster.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
                          help="maximum number of iterations (default: 200)")
-    cluster.add_argument("--tol", type=float, default=1e-4,
+    cluster.add_argument("--tol", type=_non_negative_float, default=1e-4,
                          help="relative decrease of the objective to stop at "
                               "(default: 1e-4)")
     cluster.add_argument("--random-state", type=int, default=0, metavar="S",
                          help="seed of NMF and KMeans (default: 0)")
+
+
+def _add_output_options(cluster):
     cluster.add_argument("--output", default="labels.npy", metavar="PATH",
                          help="where to write the labels, .npy or .csv "
                               "(default: labels.npy)")
@@ -129,76 +218,219 @@ def _build_parser():
     cluster.add_argument("--no-kmeans", action="store_true",
                          help="do not fit KMeans for comparison")
     cluster.add_argument("--verbose", action="store_true",
-                         help="print the NMF objective during the fit")
-    cluster.set_defaults(run=_run_cluster)
-    return parser
+                         help="print the NMF objective during the fit (on stderr)")
 
 
 def _run_cluster(args):
     """The ``cluster`` command; returns the exit code."""
-    output = Path(args.output)
-    _check_output_paths(output, args.components_image)
-    data = _load(args.data)
-    X, y = data.data, data.target
-    n_classes = None if y is None else len(np.unique(y))
-    image_shape = (_image_shape(data.image_shape, X.shape[1])
-                   if args.components_image else None)
-    k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
-    classes = "no labels" if y is None else f"{n_classes} classes"
-    print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
+    _check_options(args)
+    outputs = _output_paths(args)  # before any work: a bad path costs no fit
+    with _progress.report_phases():
+        data = _load(args)
+        X, y = data.data, data.target
+        _check_values(X, data.name)
+        _check_n_neighbors(args, X.shape[0])
+        image_shape = (_image_shape(data.image_shape, X.shape[1])
+                       if args.components_image else None)
+        n_classes = None if y is None else len(np.unique(y))
+        k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
+        classes = "no labels" if y is None else f"{n_classes} classes"
+        print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
 
-    model, fit_time = _fit_nmf(args, X, k)
-    print(f"NMFClusterer(n_clusters={k}, method={args.method!r}): fit in {fit_time:.2f} s, "
-          f"{model.n_iter_} iterations, reconstruction error "
-          f"{model.reconstruction_err_:.4g}")
-    if y is not None:
-        rows = [("NMF", model.labels_, fit_time)]
-        if not args.no_kmeans:
-            rows.append(("KMeans", *_fit_kmeans(X, k, args.random_state)))
-        _print_scores(y, rows)
+        model, fit_time, compile_time = _fit_nmf(args, X, k)
+        print(f"{_describe(model)}: fit in {fit_time:.2f} s (+ {compile_time:.2f} s "
+              f"compiling Numba kernels), {model.n_iter_} iterations, "
+              f"reconstruction error {model.reconstruction_err_:.4g}")
+        if y is not None:
+            rows = [("NMF", model.labels_, fit_time)]
+            if not args.no_kmeans:
+                rows.append(("KMeans", *_fit_kmeans(X, k, args.random_state)))
+            _print_scores(y, rows)
 
-    _save_labels(output, model.labels_)
-    print(f"Labels written to {output}")
-    if args.components_image:
-        _save_components_image(args.components_image, model.components_, image_shape)
-        print(f"Components image written to {args.components_image}")
+        render = {
+            "--output": lambda path: _labels_bytes(path, model.labels_),
+            "--components-image": lambda path: _image_bytes(
+                path, model.components_, image_shape),
+        }
+        with _progress.phase(f"writing {', '.join(str(o.path) for o in outputs)}"):
+            _write_outputs([(output, render[output.option]) for output in outputs])
+    for output in outputs:
+        what = "Labels" if output.option == "--output" else "Components image"
+        print(f"{what} written to {output.path}")
     return 0
 
 
-def _check_output_paths(output, image):
-    """Reject output paths that cannot be written before spending time fitting."""
-    if output.suffix.lower() not in _LABEL_FORMATS:
+# -- options and inputs ---------------------------------------------------------
+def _check_options(args):
+    """Reject contradictory options; warn about ones the method does not use."""
+    is_csv = Path(args.data).suffix.lower() == ".csv" and args.data not in DATASETS
+    if args.label_column is not None and args.labels is not None:
+        raise ValueError("give either --labels or --label-column, not both.")
+    if args.label_column is not None and not is_csv:
         raise ValueError(
-            f"--output must end in .npy or .csv, got {str(output)!r}.")
-    paths = [("--output", output)]
-    if image:
-        image = Path(image)
-        if image.suffix.lower() not in _IMAGE_FORMATS:
-            raise ValueError(
-                f"--components-image must end in one of "
-                f"{', '.join(_IMAGE_FORMATS)}, got {str(image)!r}.")
-        paths.append(("--components-image", image))
-    for option, path in paths:
-        if not path.parent.is_dir():
-            raise ValueError(
-                f"{option}: directory {str(path.parent)!r} does not exist.")
+            f"--label-column applies to .csv data, and {args.data!r} is not a "
+            ".csv file; give the labels of other data with --labels FILE.")
+    unused = [("--graph-strength", args.graph_strength, ("graph",)),
+              ("--n-neighbors", args.n_neighbors, ("graph", "symmetric"))]
+    for option, value, methods in unused:
+        if value is not None and args.method not in methods:
+            print(f"warning: {option} is not used by --method {args.method}",
+                  file=sys.stderr)
 
 
-def _load(name):
-    """A data set by name, or a data file, as a Bunch; warnings go to stderr."""
+class _Output(NamedTuple):
+    option: str
+    path: Path  # as given, for messages
+    target: Path  # where to write: symbolic links are followed, and kept
+
+
+def _output_paths(args):
+    """The outputs as a list of ``_Output``, each checked writable."""
+    given = [("--output", args.output), ("--components-image", args.components_image)]
+    inputs = [path for path in (args.data, args.labels)
+              if path and path not in DATASETS]
+    outputs = []
+    for option, path in ((option, Path(path)) for option, path in given if path):
+        if path.suffix.lower() not in _FORMATS[option]:
+            raise ValueError(
+                f"{option} must end in {', '.join(_FORMATS[option][:-1])} or "
+                f"{_FORMATS[option][-1]}, got {str(path)!r}.")
+        if any(_same_file(path, Path(source)) for source in inputs):
+            raise ValueError(
+                f"{option} {str(path)!r} is an input file; choose another path "
+                "(inputs are never overwritten).")
+        outputs.append(_Output(option, path, Path(os.path.realpath(path))))
+        _check_writable(outputs[-1])
+    if len(outputs) == 2 and _same_file(outputs[0].target, outputs[1].target):
+        raise ValueError("--output and --components-image are the same file.")
+    return outputs
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return Path(os.path.realpath(a)) == Path(os.path.realpath(b))
+
+
+def _check_writable(output):
+    """Create and remove a file beside the output: a failure costs no fit."""
+    option, path, target = output
+    if target.is_dir():
+        raise ValueError(f"{option} {str(path)!r} is a directory; give a file path.")
+    directory = target.parent
+    if not directory.exists():
+        raise ValueError(
+            f"{option}: directory {str(path.parent)!r} does not exist.")
+    if not directory.is_dir():
+        raise ValueError(f"{option}: {str(path.parent)!r} is not a directory.")
+    try:
+        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
+                                         suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(
+            f"{option}: cannot create a file in directory {str(path.parent)!r}: "
+            f"{exc.strerror or exc}; choose a directory you can write to."
+        ) from None
+
+
+def _load(args):
+    """The data, with the labels of ``--labels`` if given, as a Bunch.
+
+    Warnings go to stderr as ``warning:`` lines.
+    """
+    name = args.data
     if name not in DATASETS and Path(name).suffix.lower() not in FILE_EXTENSIONS:
         raise ValueError(
             f"Unknown data {name!r}: expected {' or '.join(DATASETS)}, or a "
             f"path to a {', '.join(FILE_EXTENSIONS)} file.")
-    with warnings.catch_warnings(record=True) as caught:
+    with _progress.phase(f"loading {name}"), \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if name in DATASETS:
-            # Always say when MNIST is fetched: a silent minute looks like a hang.
-            data = load_dataset(name, return_X_y=False, verbose=True)
+            data = _load_dataset(name, fallback=not args.no_fallback)
         else:
-            data = load_data_file(name, return_X_y=False)
+            data = load_data_file(name, return_X_y=False,
+                                  label_column=args.label_column)
+        if args.labels is not None:
+            data.target = _load_labels(args.labels, data)
     _echo_warnings(caught)
     return data
+
+
+def _load_dataset(name, fallback):
+    try:
+        # verbose: say when MNIST is fetched, as a silent minute looks like a hang.
+        return load_dataset(name, return_X_y=False, verbose=True, fallback=fallback)
+    except OSError as exc:
+        raise ValueError(
+            f"{exc} and --no-fallback is set; check the network connection, or "
+            "run without --no-fallback to use digits instead.") from None
+
+
+def _load_labels(path, data):
+    try:
+        labels = load_label_file(path)
+    except ValueError as exc:
+        raise ValueError(f"--labels: {exc}") from None
+    n_samples = data.data.shape[0]
+    if len(labels) != n_samples:
+        raise ValueError(
+            f"--labels: {path!r} holds {len(labels)} labels but {data.name!r} "
+            f"has {n_samples} samples; give one label per sample, in order.")
+    if data.target is not None:
+        warnings.warn(f"--labels replaces the labels of {data.name}.", UserWarning)
+    return labels
+
+
+def _check_values(X, name):
+    """Refuse NaN, infinite and negative values, saying where the first one is."""
+    values = X.data if sp.issparse(X) else X
+    finite = np.isfinite(values)
+    if not finite.all():
+        row, column = _position(X, np.flatnonzero(~finite)[0])
+        value = values.flat[np.flatnonzero(~finite)[0]]
+        why = ("a missing value: NMF needs every value; fill or drop the "
+               "missing values first" if np.isnan(value) else
+               "NMF needs finite values")
+        raise ValueError(
+            f"{name}: sample {row}, feature {column} is {value} ({why}); samples "
+            "and features are counted from 1.")
+    negative = np.flatnonzero(values.ravel() < 0)
+    if negative.size:
+        row, column = _position(X, negative[0])
+        raise ValueError(
+            f"{name}: Negative values are not allowed: sample {row}, feature "
+            f"{column} is {values.flat[negative[0]]} (counted from 1). NMF needs "
+            "non-negative data; shift or rescale it first.")
+
+
+def _position(X, index):
+    """Sample and feature, counted from 1, of entry ``index`` of X's values."""
+    if sp.issparse(X):
+        row = np.searchsorted(X.indptr, index, side="right") - 1
+        return row + 1, X.indices[index] + 1
+    row, column = np.unravel_index(index, X.shape)
+    return row + 1, column + 1
+
+
+def _check_n_neighbors(args, n_samples):
+    """A graph of at least n_samples neighbours joins everything: refuse it."""
+    if n_samples < 2:
+        raise ValueError(f"the data has {n_samples} sample; clustering needs "
+                         "at least 2.")
+    if args.method == "nmf":
+        return
+    n_neighbors = args.n_neighbors or _DEFAULTS["n_neighbors"]
+    if n_neighbors >= n_samples:
+        default = "" if args.n_neighbors else " (the default)"
+        raise ValueError(
+            f"--n-neighbors {n_neighbors}{default} is not below the number of "
+            f"samples ({n_samples}): every sample would be in every "
+            "neighbourhood and the graph could not separate clusters. Give "
+            f"--n-neighbors from 1 to {n_samples - 1}, or --method nmf.")
 
 
 def _echo_warnings(caught, convergence_message=None):
@@ -215,32 +447,62 @@ def _echo_warnings(caught, convergence_message=None):
         print(f"warning: {message}", file=sys.stderr)
 
 
+# -- fitting --------------------------------------------------------------------
 def _fit_nmf(args, X, k):
-    """Fit NMFClusterer; return the model and the fit time in seconds."""
+    """Fit NMFClusterer; return the model, the fit time and the compile time."""
     model = NMFClusterer(
-        n_clusters=k, method=args.method, n_neighbors=args.n_neighbors,
+        n_clusters=k, method=args.method,
+        n_neighbors=args.n_neighbors or _DEFAULTS["n_neighbors"],
+        graph_strength=(_DEFAULTS["graph_strength"] if args.graph_strength is None
+                        else args.graph_strength),
+        assign_labels=args.assign_labels,
         beta_loss=args.beta_loss, solver=args.solver, init=args.init,
         n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
         random_state=args.random_state, verbose=int(args.verbose),
     )
-    with warnings.catch_warnings(record=True) as caught:
+    # The estimator prints its verbose lines on stdout, which is for results.
+    with warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(sys.stderr), \
+            _progress.phase(f"fitting {_describe(model)}"):
         warnings.simplefilter("always")
-        start = time.perf_counter()
-        model.fit(X)
-        fit_time = time.perf_counter() - start
+        _, fit_time, compile_time = _timed(model.fit, X)
     _echo_warnings(caught, "NMF stopped at --max-iter before converging; "
                            "raise --max-iter or --tol.")
-    return model, fit_time
+    return model, fit_time, compile_time
+
+
+def _describe(model):
+    """``NMFClusterer(...)`` with the parameters that shape this fit."""
+    shown = {"n_clusters": model.n_clusters, "method": model.method}
+    if model.method != "nmf" and model.n_neighbors != _DEFAULTS["n_neighbors"]:
+        shown["n_neighbors"] = model.n_neighbors
+    if model.method == "graph":
+        shown["graph_strength"] = model.graph_strength
+    if model.assign_labels != _DEFAULTS["assign_labels"]:
+        shown["assign_labels"] = model.assign_labels
+    return f"NMFClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def _timed(function, *args):
+    """``function(*args)``, its time without compiling, and its compile time.
+
+    Numba compiles the kernels on their first use; that time is reported
+    apart, so that the fit time compares with KMeans's.
+    """
+    compiled, start = _progress.compile_seconds(), time.perf_counter()
+    result = function(*args)
+    wall = time.perf_counter() - start
+    compile_time = _progress.compile_seconds() - compiled
+    return result, max(wall - compile_time, 0.0), compile_time
 
 
 def _fit_kmeans(X, k, random_state):
     """KMeans labels and fit time, with the settings of the NMF-vs-KMeans study."""
-    kmeans = KMeans(n_clusters=k, n_init=10, random_state=random_state)
-    with warnings.catch_warnings(record=True) as caught:
+    kmeans = KMeans(n_clusters=k, n_init=_KMEANS_N_INIT, random_state=random_state)
+    with warnings.catch_warnings(record=True) as caught, _progress.phase(
+            f"fitting KMeans(n_clusters={k}, n_init={_KMEANS_N_INIT})"):
         warnings.simplefilter("always")
-        start = time.perf_counter()
-        labels = kmeans.fit_predict(X)
-        fit_time = time.perf_counter() - start
+        labels, fit_time, _ = _timed(kmeans.fit_predict, X)
     _echo_warnings(caught)
     return labels, fit_time
 
@@ -254,11 +516,73 @@ def _print_scores(y, rows):
         print(f"{method:8}{accuracy:>10.4f}{nmi:>8.4f}{fit_time:>8.2f} s")
 
 
-def _save_labels(path, labels):
+# -- outputs: whole or not at all ----------------------------------------------
+def _write_outputs(outputs):
+    """Write every output whole, or none of them.
+
+    ``outputs`` holds ``(output, render)`` pairs; ``render(output.path)``
+    returns the file's bytes. Every output is rendered in
+    memory, written to a temporary file in its directory, flushed to disk
+    and checked, and only then are all moved into place with
+    :func:`os.replace` (atomic on one file system). On any failure the
+    temporary files are removed and the outputs already moved, if any, too.
+    """
+    temporary, moved = [], []
+    try:
+        for output, render in outputs:
+            try:
+                temporary.append((_write_temporary(output.target,
+                                                   render(output.path)),
+                                  output.target))
+            except OSError as exc:
+                raise ValueError(
+                    f"{output.option}: cannot write {str(output.path)!r}: "
+                    f"{exc.strerror or exc}; no output was written.") from None
+        for temp, target in temporary:
+            os.replace(temp, target)
+            moved.append(target)
+    except BaseException:
+        for leftover in [temp for temp, _ in temporary] + moved:
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        raise
+
+
+def _write_temporary(target, content):
+    """Write ``content`` to a new temporary file beside ``target``; its path."""
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                    suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if os.stat(temp).st_size != len(content):
+            raise OSError(f"only part of the {len(content)} bytes was written")
+        os.chmod(temp, _new_file_mode(target))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return temp
+
+
+def _new_file_mode(target):
+    """The mode ``target`` has, or the one a new file gets (0o666 less umask)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(target).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _labels_bytes(path, labels):
+    stream = io.BytesIO()
     if path.suffix.lower() == ".csv":
-        np.savetxt(path, labels, fmt="%d", header="label", comments="")
+        np.savetxt(stream, labels, fmt="%d", header="label", comments="")
     else:
-        np.save(path, labels)
+        np.save(stream, labels)
+    return stream.getvalue()
 
 
 def _image_shape(image_shape, n_features):
@@ -275,8 +599,15 @@ def _image_shape(image_shape, n_features):
     return (side, side)
 
 
-def _save_components_image(path, components, image_shape):
-    """Save the rows of ``components`` as a grid of images (Agg, no display)."""
+def _image_bytes(path, components, image_shape):
+    stream = io.BytesIO()
+    _save_components_image(stream, path.suffix.lower().lstrip("."), components,
+                           image_shape)
+    return stream.getvalue()
+
+
+def _save_components_image(stream, fmt, components, image_shape):
+    """Draw the rows of ``components`` as a grid of images (Agg, no display)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -296,4 +627,4 @@ def _save_components_image(path, components, image_shape):
             ax.imshow(components[index].reshape(image_shape), cmap="gray_r")
             ax.set_title(f"component {index}", fontsize=8)
     figure.tight_layout()
-    figure.savefig(path)
+    figure.savefig(stream, format=fmt)
