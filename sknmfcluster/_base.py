@@ -187,8 +187,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         The first run uses ``init``; further runs use ``init`` again when it
         depends on the random state and ``"random"`` otherwise, so that
         restarts differ. Each factory draws its start from one shared random
-        state, in run order, inside the engine's single-BLAS-thread context,
-        so that the result does not depend on the BLAS thread count.
+        state, in run order; the engine calls it on one BLAS thread, so that
+        the result does not depend on the BLAS thread count.
         """
         rank = self._rank()
         init = init or self.init or default_init(rank, *storage.shape)
@@ -197,11 +197,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
         def factory(run_init):
             def make():
-                with _engine.one_blas_thread:
-                    W0, H0 = initialize(
-                        storage.to_scipy(), rank, run_init, rng,
-                        None if W is None else np.asarray(W) / root,
-                        None if H is None else np.asarray(H) / root)
+                W0, H0 = initialize(
+                    storage.to_scipy(), rank, run_init, rng,
+                    None if W is None else np.asarray(W) / root,
+                    None if H is None else np.asarray(H) / root)
                 return make_problem(W0, H0)
             return make
 
@@ -238,9 +237,9 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _reconstruction_error(self, storage, W):
         """``sqrt(2 * divergence)`` between the data and ``W @ components_``."""
-        divergence, scale = data_divergence(storage, self._loss, W,
-                                            self.components_)
-        return reconstruction_error(divergence) * float(np.sqrt(scale))
+        divergence, log2_scale = data_divergence(storage, self._loss, W,
+                                                 self.components_)
+        return reconstruction_error(divergence) * float(np.exp2(log2_scale / 2))
 
     def fit(self, X, y=None, W=None, H=None):
         """Fit the model to ``X``.
@@ -348,9 +347,16 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """
         storage = self._prepare(X)
         W = self._solve_codes(storage)
-        divergence, scale = data_divergence(storage, self._loss, W,
-                                            self.components_)
-        return -float(divergence) * scale / storage.shape[0]
+        divergence, log2_scale = data_divergence(storage, self._loss, W,
+                                                 self.components_)
+        with np.errstate(over="ignore"):
+            score = -float(divergence / storage.shape[0] * np.exp2(log2_scale))
+        if not np.isfinite(score):
+            raise ValueError(
+                "The score of this data overflows the floating-point range: "
+                f"its divergence is about 2^{np.log2(divergence) + log2_scale:.0f}. "
+                "NMF is scale-equivariant: divide X by a constant first.")
+        return score
 
     @property
     def _n_features_out(self):
@@ -379,14 +385,22 @@ def code_init(W):
 
 
 def data_divergence(storage, loss, W, H):
-    """The divergence between the data and ``W @ H`` as ``(value, scale)``.
+    """The divergence between the data and ``W @ H`` as ``(value, log2_scale)``.
 
-    The true divergence is ``value * scale``, computed as ``D(X / s | (W / s)
-    H)`` on the storage's scaled data (``s`` its scale, ``scale = s **
-    beta``), so that neither product overflows.
+    The true divergence is ``value * 2 ** log2_scale``, computed as ``D(X / s
+    | (W / s) H)`` on the storage's scaled data (``s`` its scale; ``D(c X |
+    c Y) = c^beta D(X | Y)``), so that no product overflows, not even when
+    the true value lies beyond the floating-point range.
     """
     s = storage.scale
     if s == 1.0:
-        return loss.divergence(storage, W, H), 1.0
-    return (loss.divergence(storage, (W / s).astype(W.dtype), H),
-            s ** loss.scale_exponent())
+        return loss.divergence(storage, W, H), 0.0
+    # split the division by s between W and H so that both stay in range:
+    # the codes carry the scale of X in some models, the parts in others
+    e = int(np.log2(s))
+    top_W = float(np.max(W, initial=0.0)) or 1.0
+    top_H = float(np.max(H, initial=0.0)) or 1.0
+    e_W = int(round((e + np.log2(top_W) - np.log2(top_H)) / 2))
+    W_s = np.ldexp(W, -e_W).astype(W.dtype, copy=False)
+    H_s = np.ldexp(H, e_W - e).astype(H.dtype, copy=False)
+    return loss.divergence(storage, W_s, H_s), loss.scale_exponent() * e

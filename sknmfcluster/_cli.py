@@ -33,6 +33,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from . import __version__, _progress
 from ._clusterer import NMFClusterer
+from ._losses import BETA_LOSSES
 from .datasets import (
     DATASETS,
     FILE_EXTENSIONS,
@@ -73,6 +74,13 @@ def main(argv=None):
         130 when interrupted.
     """
     args = _build_parser().parse_args(argv)
+    # The command is a whole program, so it may choose the OpenMP wait policy
+    # of its process (the library does not: see the performance page).
+    # Numba's OpenMP threads spin at the barrier after every parallel loop by
+    # default; next to other busy processes that made a two-thread kernel up
+    # to hundreds of times slower. Set before the first kernel runs; a value
+    # the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return args.run(args)
     except (ValueError, OSError) as exc:
@@ -82,6 +90,20 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _beta_loss(text):
+    """argparse type: a named beta-divergence or a number."""
+    if text in BETA_LOSSES:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(BETA_LOSSES)} or a number, got {text!r}")
+    return value
 
 
 def _positive_int(text):
@@ -177,19 +199,24 @@ def _add_model_options(cluster):
     cluster.add_argument("--graph-strength", type=_non_negative_float,
                          metavar="L",
                          help="weight of the graph regulariser of --method "
-                              "graph; scales with the data "
-                              f"(default: {_DEFAULTS['graph_strength']:g})")
-    cluster.add_argument("--assign-labels", choices=("argmax", "kmeans"),
+                              "graph, relative to the root mean square of the "
+                              "data (default: "
+                              f"{_DEFAULTS['graph_strength']:g})")
+    cluster.add_argument("--assign-labels", choices=("auto", "argmax", "kmeans"),
                          default=_DEFAULTS["assign_labels"],
                          help="labels from the largest component of each "
-                              "sample's code, or from KMeans on the codes "
-                              "(default: %(default)s)")
-    cluster.add_argument("--beta-loss", choices=("frobenius", "kullback-leibler"),
-                         default="frobenius", help="divergence (default: frobenius)")
+                              "sample's code, or from KMeans on the codes; "
+                              "auto is kmeans for --method graph, argmax "
+                              "otherwise (default: %(default)s)")
+    cluster.add_argument("--beta-loss", type=_beta_loss, default="frobenius",
+                         metavar="LOSS",
+                         help="beta-divergence: frobenius, kullback-leibler, "
+                              "itakura-saito or a number beta (default: "
+                              "frobenius)")
     cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
                          help="update rule: coordinate descent or multiplicative "
                               "updates (default: auto, cd for frobenius and mu "
-                              "for kullback-leibler)")
+                              "for the other losses)")
     cluster.add_argument("--init",
                          choices=("spectral", "random", "nndsvd", "nndsvda",
                                   "nndsvdar"),

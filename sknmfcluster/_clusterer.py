@@ -124,17 +124,24 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         distance should see them). Clipped to the number of training samples
         for tiny data. Unused by ``method="nmf"``.
 
-    graph_strength : float, default=100.0
-        Weight :math:`\lambda` of the graph regulariser of
-        ``method="graph"``; the codes of neighbouring samples are pulled
-        together more strongly as it grows. Its effect depends on the scale
-        of ``X``: multiply it by ``c`` when ``X`` is multiplied by ``c``.
-        Unused by the other methods.
+    graph_strength : float, default=2000.0
+        Weight of the graph regulariser of ``method="graph"``, relative to
+        the size of the data: :math:`\lambda` is ``graph_strength`` times
+        the root mean square of the entries of ``X``, so that the fit does
+        not depend on the units of ``X`` (the data term grows as the square
+        of ``X``, the graph term as ``X``). The codes of neighbouring
+        samples are pulled together more strongly as it grows. On the
+        digits, accuracies stay within 0.80-0.81 from 1000 to 16000 and fall
+        to 0.77 at 400. Unused by the other methods.
 
-    assign_labels : {"argmax", "kmeans"}, default="argmax"
-        How codes become labels: the component contributing most, or KMeans
-        on the unit-normalised codes (``n_init=10``, seeded from
-        ``random_state``); new samples go to the nearest KMeans centre.
+    assign_labels : {"auto", "argmax", "kmeans"}, default="auto"
+        How codes become labels: the component contributing most
+        (``"argmax"``), or KMeans on the unit-normalised codes (``"kmeans"``,
+        ``n_init=10``, seeded from ``random_state``; new samples go to the
+        nearest KMeans centre). ``"auto"`` is ``"kmeans"`` for
+        ``method="graph"``, whose codes mix several components (argmax
+        labels reach 0.29-0.40 accuracy on the digits, KMeans 0.81), and
+        ``"argmax"`` otherwise.
 
     %(beta_loss)s
 
@@ -239,13 +246,13 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         "method": [StrOptions({"symmetric", "graph", "nmf"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "graph_strength": [Interval(Real, 0, None, closed="left")],
-        "assign_labels": [StrOptions({"argmax", "kmeans"})],
+        "assign_labels": [StrOptions({"auto", "argmax", "kmeans"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions(set(INITS) | {"spectral"}), None],
     }
 
     def __init__(self, n_clusters=8, *, method="symmetric", n_neighbors=10,
-                 graph_strength=100.0, assign_labels="argmax",
+                 graph_strength=2000.0, assign_labels="auto",
                  beta_loss="frobenius", solver="auto", init=None, n_init=1,
                  max_iter=200, tol=1e-4, random_state=None, verbose=0):
         self.n_clusters = n_clusters
@@ -331,7 +338,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
                 f"{self.n_clusters} requested: {self.n_clusters - found} came "
                 "out empty. The data may have fewer groups; otherwise try "
                 "another init, n_init > 1"
-                + (", a larger graph_strength or assign_labels='kmeans'"
+                + (", or another graph_strength"
                    if self.method == "graph" else "") + ".", UserWarning)
         if self.method != "nmf":
             neighbours = _neighbors.clip_neighbors(self.n_neighbors, n_samples)
@@ -361,7 +368,9 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
 
     def _fit_label_rule(self, codes):
         """The KMeans of ``assign_labels="kmeans"`` fitted on the training codes."""
-        if self.assign_labels != "kmeans":
+        kmeans = self.assign_labels == "kmeans" or (
+            self.assign_labels == "auto" and self.method == "graph")
+        if not kmeans:
             return None
         seed = check_random_state(self.random_state).randint(2**31 - 1)
         return KMeans(self.n_clusters, n_init=KMEANS_N_INIT, random_state=seed,
@@ -422,7 +431,9 @@ class _GraphMethod:
     def fit(model, storage, W, H):
         index, G, S, degrees = _graph.neighbour_graph(
             storage, model.n_neighbors, model.verbose)
-        strength = float(model.graph_strength)
+        # lambda in the units of the (scaled) data: graph_strength is free
+        # of them (the data term scales as X^2, the graph term as X)
+        strength = float(model.graph_strength) * _graph.rms(storage)
 
         def make_problem(W0, H0):
             return _problems.GNMF(storage, S, degrees, W0, H0, strength)

@@ -13,8 +13,9 @@ the progress output, restarts (:func:`fit`) and the one
   when ``evaluate`` is true, else None;
 - ``tolerance(previous)``: the size against which a decrease counts as
   small (the objective itself for NMF);
-- ``result()``: the factors in the units of the data, and
-  ``objective_scale``, the factor that converts its objective to them.
+- ``result()``: the factors in the units of the data (the objective and
+  history stay in the problem's own units: those of its scaled data, which
+  may lie beyond the floating-point range in the data's units).
 
 :func:`solve_rows` is the other entry point, for ``transform``: a rule
 applied to every row of ``W`` with ``H`` fixed, each row on its own.
@@ -52,7 +53,11 @@ WORK_PER_CALL = 2e8
 
 @dataclass
 class FitResult:
-    """What :func:`run` and :func:`fit` return, in the units of the data."""
+    """What :func:`run` and :func:`fit` return.
+
+    ``W`` and ``H`` are in the units of the data; ``objective`` and
+    ``history`` in the problem's (see the module notes).
+    """
 
     W: np.ndarray
     H: np.ndarray
@@ -139,7 +144,7 @@ def run(problem, *, max_iter, tol, verbose=0):
     with engine_threads(problem.work):
         history, n_iter, converged = _iterate(problem, max_iter, tol, verbose)
     W, H = problem.result()
-    history = np.asarray(history) * problem.objective_scale
+    history = np.asarray(history)
     return FitResult(W, H, n_iter, history[-1] if history.size else np.nan,
                      history, converged)
 
@@ -182,8 +187,9 @@ def fit(starts, *, max_iter, tol, verbose=0):
     for index, (name, make_problem) in enumerate(starts):
         label = f"fit {index + 1}/{len(starts)} ({name} init)"
         with _progress.phase(label, verbose=verbose and len(starts) > 1):
-            result = run(make_problem(), max_iter=max_iter, tol=tol,
-                         verbose=verbose)
+            with one_blas_thread:  # inits (SVD, eigensolver) included
+                problem = make_problem()
+            result = run(problem, max_iter=max_iter, tol=tol, verbose=verbose)
         if verbose and len(starts) > 1:
             print(f"Run {index + 1}/{len(starts)} ({name} init): objective "
                   f"{result.objective:.6e} after {result.n_iter} iterations",

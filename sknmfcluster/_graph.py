@@ -26,6 +26,12 @@ def neighbour_graph(storage, n_neighbors, verbose=0):
     return index, G, S, row_sums(S)
 
 
+def rms(storage):
+    """Root mean square of the storage's (scaled) data."""
+    n, m = storage.shape
+    return float(np.sqrt(storage.sq_norm / (n * m)))
+
+
 def row_sums(S):
     """Row sums of a sparse matrix in float64, as a flat array."""
     return np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
@@ -39,11 +45,10 @@ def gnmf_codes(storage, G, W_train, H, strength, w0, *, max_iter, tol):
     with the training codes ``W_train`` fixed: the GNMF W-step of a single
     row, iterated from the constant ``w0`` as ``transform`` does for plain
     NMF. A converged training solution is a fixed point of this problem.
-    Everything is given in the units of the data and solved in the
-    storage's scaled space.
+    ``W_train``, ``H`` and ``w0`` are in the units of the data, ``strength``
+    in the storage's scaled space, where the codes are solved.
     """
     root = float(np.sqrt(storage.scale))  # a power of two: exact scaling
-    strength = strength / storage.scale
     pull = np.empty((G.shape[0], W_train.shape[1]))
     K.csr_times_dense(G.data.astype(np.float64), G.indices, G.indptr,
                       W_train / root, pull)

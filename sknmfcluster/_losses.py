@@ -27,6 +27,12 @@ BETA_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0,
 CHECK_EVERY = 10
 
 
+#: Data with zeros needs a beta at least this large: a zero entry's
+#: divergence is ``y^beta / beta``, infinite for beta <= 0 and beyond the
+#: float range, summed over the zeros, for a beta this close to 0.
+ZEROS_NEED_BETA = 1e-300
+
+
 def beta_value(beta_loss):
     """beta of a ``beta_loss`` parameter: a name of :data:`BETA_LOSSES` or a float."""
     if isinstance(beta_loss, str):
@@ -87,11 +93,12 @@ class Loss:
         return f"Loss(beta={self.beta:g})"
 
     def check_data(self, storage):
-        """Reject X with zeros for beta <= 0, where the divergence is infinite."""
-        if self.beta <= 0 and storage.has_zeros():
+        """Reject X with zeros where their divergence is infinite (beta <= 0)."""
+        if self.beta < ZEROS_NEED_BETA and storage.has_zeros():
             raise ValueError(
-                f"beta_loss={self.beta:g} (<= 0) cannot fit data with zeros: "
-                "the divergence of a zero entry is infinite and the updates "
+                f"beta_loss={self.beta:g} cannot fit data with zeros: the "
+                "divergence of a zero entry is infinite for beta <= 0 (and "
+                "about 1 / beta for a beta just above 0), and the updates "
                 "would diverge. Add a small positive constant to X, or use a "
                 "beta_loss > 0 such as 'kullback-leibler'.")
 

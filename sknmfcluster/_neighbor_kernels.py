@@ -5,13 +5,14 @@ chunks (:data:`sknmfcluster._kernels.N_CHUNKS`), each row written by one
 thread, so the results do not depend on the thread count.
 """
 
-from numba import njit, prange
+from numba import prange
 import numpy as np
 
 from ._kernels import N_CHUNKS, chunk_bounds
+from ._kernels._jit import kernel
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def sq_distances_dense(Xq, Xt, cand, out):
     """Squared distances from each query row to its candidate training rows.
 
@@ -33,7 +34,7 @@ def sq_distances_dense(Xq, Xt, cand, out):
                 out[i, p] = s
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
                      cand, out):
     """:func:`sq_distances_dense` for CSR rows with sorted indices.

@@ -82,7 +82,6 @@ class PlainNMF:
         self.config = row_settings(l1=penalties.l1_W, l2=penalties.l2_W,
                                beta=loss.beta, gamma=loss.gamma)
         self.work = storage.n_entries * W.shape[1]
-        self.objective_scale = storage.scale ** loss.scale_exponent()
 
     def start(self):
         return None
@@ -134,8 +133,9 @@ class GNMF:
 
     ``graph`` is the symmetric neighbour graph ``S`` (scipy CSR) with row
     sums ``degrees``, ``(W, H)`` the start in the scaled space of
-    ``storage``, updated in place, ``strength`` the weight lambda in the
-    units of the data. Each iteration is one pass over ``X`` with one W-step
+    ``storage``, updated in place, ``strength`` the weight lambda in that
+    space too (for data divided by ``s`` the data term shrinks by ``s^2``
+    and the graph term by ``s``: lambda shrinks by ``s``). Each iteration is one pass over ``X`` with one W-step
     per row (the step Cai et al. prove monotone, neighbours' codes taken from
     the previous iterate), then H-steps from the pass's statistics. The
     objective never increases.
@@ -148,9 +148,7 @@ class GNMF:
 
     def __init__(self, storage, graph, degrees, W, H, strength):
         self.storage, self.W, self.H = storage, W, H
-        # in the scaled space the data term shrinks by scale^2, the graph
-        # term by scale (W by sqrt(scale)): lambda shrinks by scale
-        self.strength = strength / storage.scale
+        self.strength = strength
         self.csr = (graph.data.astype(np.float64), graph.indices,
                     graph.indptr)
         self.degrees = degrees
@@ -159,7 +157,6 @@ class GNMF:
         K.csr_times_dense(*self.csr, W, self.SW)
         self.config = row_settings()
         self.work = storage.n_entries * W.shape[1]
-        self.objective_scale = storage.scale ** 2
 
     def start(self):
         return None
@@ -222,7 +219,6 @@ class SymNMF:
     """
 
     check_every = 1
-    objective_scale = 1.0
     overflow_hint = "the affinity overflowed; this is a bug, please report it."
 
     def __init__(self, A, W):
@@ -279,11 +275,15 @@ def solve_codes(storage, H, loss, w0, *, max_iter, tol, solver="mu", l1=0.0,
     t = range_scale(float(np.max(H, initial=0.0)), H.dtype)
     H_s = H if t == 1.0 else np.ldexp(H, -int(np.log2(t))).astype(H.dtype)
     factor = s / t  # codes in the data's units = factor * scaled codes
-    d = s ** loss.scale_exponent()
     W = np.empty((storage.shape[0], H.shape[0]), dtype=H.dtype)
     W[...] = np.asarray(w0) / factor
-    config = row_settings(l1=l1 * factor / d, l2=l2 * factor * factor / d,
-                      tol=tol, beta=loss.beta, gamma=loss.gamma)
+    # the penalties of the scaled problem: the divergence shrinks by
+    # s^beta, an L1 term by ``factor``, an L2 term by ``factor^2``
+    log2_d = loss.scale_exponent() * np.log2(s)
+    config = row_settings(
+        l1=l1 * np.exp2(np.log2(factor) - log2_d) if l1 else 0.0,
+        l2=l2 * np.exp2(2 * np.log2(factor) - log2_d) if l2 else 0.0,
+        tol=tol, beta=loss.beta, gamma=loss.gamma)
     factors = Factors(H_s)
     solve_rows(storage, W, factors, rule, config, max_iter=max_iter)
     if ratio is not None:

@@ -61,7 +61,6 @@ class ProjectedNMF:
         self.config = row_settings(l1=penalties.l1_W, l2=penalties.l2_W,
                                beta=loss.beta, gamma=loss.gamma)
         self.work = storage.n_entries * W.shape[1]
-        self.objective_scale = storage.scale ** loss.scale_exponent()
         H_unit, scale = self._candidate(H)
         H[...] = H_unit
         W *= scale.astype(W.dtype)

@@ -329,6 +329,13 @@ class SparseNMF(_BaseNMF):
     def _fit_projected(self, storage, W, H):
         """The projected fit (targets or penalties); returns the FitResult."""
         rank = self._rank()
+        if self.sparseness_components is not None and self._loss.beta <= 0:
+            raise ValueError(
+                f"sparseness_components cannot be used with beta_loss="
+                f"{self.beta_loss!r}: the projection sets entries of the "
+                "parts to zero, and a feature that no part covers has an "
+                "infinite divergence for beta <= 0. Use alpha_H for sparser "
+                "parts, or a beta_loss > 0.")
         pen = self._penalties(storage)
         ratio_W = None if self.sparseness_codes is None else \
             _hoyer.target_ratio(rank, self.sparseness_codes)
@@ -338,8 +345,9 @@ class SparseNMF(_BaseNMF):
         # the code penalty in the units of the data, for transform: with
         # unit-norm parts the codes carry the scale c of the data, and the
         # objective scales as c^e (see _penalties)
-        c, e = storage.scale, self._loss.scale_exponent()
-        self._code_penalty = (pen.l1_W * c ** (e - 1), pen.l2_W * c ** (e - 2))
+        log2_c, e = np.log2(storage.scale), self._loss.scale_exponent()
+        self._code_penalty = (pen.l1_W * np.exp2((e - 1) * log2_c),
+                              pen.l2_W * np.exp2((e - 2) * log2_c))
         self._code_ratio = ratio_W
 
         def make_problem(W0, H0):

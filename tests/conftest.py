@@ -1,13 +1,19 @@
 """Shared fixtures (small synthetic data, offline) and engine shortcuts."""
 
-import numpy as np
-import pytest
-import scipy.sparse as sp
+import os
 
-from sknmfcluster import _kernels, _problems
-from sknmfcluster._engine import row_settings
-from sknmfcluster._losses import Loss
-from sknmfcluster._storage import Factors
+# The test processes (pytest-xdist workers beside each other) wait passively
+# at the end of a parallel loop; the library leaves the policy to its user.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+
+from sknmfcluster import _kernels, _problems  # noqa: E402
+from sknmfcluster._engine import row_settings  # noqa: E402
+from sknmfcluster._losses import Loss  # noqa: E402
+from sknmfcluster._storage import Factors  # noqa: E402
 
 
 def low_rank(n=60, m=12, k=3, seed=0, dtype=np.float64, zeros=True):

@@ -648,10 +648,44 @@ def test_cli_graph_options_reach_the_estimator(run, tmp_path, monkeypatch, block
 
 
 def test_cli_graph_method_with_its_settings_clusters_digits(run):
-    # With the defaults (argmax labels) graph NMF reaches 0.36 on digits.
+    # With argmax labels graph NMF reached 0.36 on digits.
     code, out, _ = run("digits", "--method", "graph", "--graph-strength", "1000",
                        "--assign-labels", "kmeans", "--no-kmeans")
     assert code == 0 and _scores(out)["NMF"][0] > 0.7
+
+
+def test_cli_graph_method_defaults_cluster_digits(run):
+    # The defaults once gave 0.36 with 4 of 10 clusters empty.
+    code, out, err = run("digits", "--method", "graph", "--no-kmeans")
+    assert code == 0 and _scores(out)["NMF"][0] > 0.75
+    assert "empty" not in err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("itakura-saito", "itakura-saito"), ("1.5", 1.5), ("0", 0.0)])
+def test_cli_beta_loss_reaches_the_estimator(run, tmp_path, monkeypatch,
+                                             blocks, text, expected):
+    seen = {}
+
+    class Spy(_cli.NMFClusterer):
+        def fit(self, X, y=None):
+            seen.update(self.get_params())
+            return super().fit(X, y)
+
+    monkeypatch.setattr(_cli, "NMFClusterer", Spy)
+    np.save(tmp_path / "X.npy", blocks[0] + 0.01)  # beta <= 0: no zeros
+    code, _, err = run("X.npy", "--method", "nmf", "--n-clusters", "3",
+                       "--beta-loss", text)
+    assert code == 0, err
+    assert seen["beta_loss"] == expected
+
+
+@pytest.mark.parametrize("text", ["hellinger", "nan", "inf"])
+def test_cli_rejects_a_bad_beta_loss(run, text, capsys):
+    with pytest.raises(SystemExit) as exc_info:
+        run("digits", "--beta-loss", text)
+    assert exc_info.value.code == 2
+    assert "--beta-loss" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("n_neighbors", ["60", "1000"])

@@ -91,6 +91,22 @@ def xlogx_over(x, y):
     return x * (np.log(x) - np.log(y))
 
 
+#: Below this size of ``z`` the series of ``exp(z) - 1 - z`` is used: the
+#: difference of ``expm1(z)`` and ``z`` would lose the leading digits.
+SERIES_BELOW = 1e-4
+#: Within this distance of beta = 1 the general divergence is evaluated by
+#: its series around the Kullback-Leibler case, where it is a 0 / 0.
+NEAR_ONE = 1e-4
+
+
+@kernel()
+def _exp_excess(z):
+    """``exp(z) - 1 - z`` without cancellation for small ``z``."""
+    if abs(z) < SERIES_BELOW:
+        return z * z * (0.5 + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z / 120.0)))
+    return np.expm1(z) - z
+
+
 @kernel()
 def beta_term(x, y, beta):
     """Beta-divergence ``d_beta(x | y)`` of one entry; ``y`` floored at EPSILON.
@@ -100,6 +116,13 @@ def beta_term(x, y, beta):
     ``(x^b + (b - 1) y^b - b x y^(b - 1)) / (b (b - 1))`` (Fevotte & Idier,
     Neural Computation 23, 2011). For ``beta <= 0`` the caller guarantees
     ``x > 0``.
+
+    The general formula cancels badly where ``x`` is close to ``y`` and near
+    beta = 0 and 1. With ``t = x / y``, ``s = log(t)`` and ``E(z) = e^z - 1
+    - z`` it equals ``y^b (E(b s) - b E(s)) / (b (b - 1))``, which has
+    neither problem except at beta = 1, where a series in ``b - 1`` takes
+    over: ``y^b (A + C d / 2 + C s d^2 / 6) / (1 + d)`` with ``d = b - 1``,
+    ``A = (s - 1) expm1(s) + s`` and ``C = s^2 t``.
     """
     y = max(y, EPSILON)
     if beta == 2.0:
@@ -109,5 +132,16 @@ def beta_term(x, y, beta):
         return xlogx_over(x, y) - x + y
     if beta == 0.0:
         return x / y - (np.log(x) - np.log(y)) - 1.0
-    value = x ** beta + (beta - 1.0) * y ** beta - beta * x * y ** (beta - 1.0)
-    return value / (beta * (beta - 1.0))
+    if x == 0.0:  # beta > 0
+        return y ** beta / beta
+    s = np.log(x) - np.log(y)
+    delta = beta - 1.0
+    if abs(delta) < NEAR_ONE:
+        t = np.exp(s)
+        curvature = s * s * t
+        slope = (s - 1.0) * np.expm1(s) + s
+        q = (slope + delta * (0.5 * curvature + delta * curvature * s / 6.0)) \
+            / (1.0 + delta)
+    else:
+        q = (_exp_excess(beta * s) - beta * _exp_excess(s)) / (beta * delta)
+    return y ** beta * q

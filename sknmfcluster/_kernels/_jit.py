@@ -10,7 +10,8 @@ with one warning, instead of failing the import.
 :func:`interruptible` wraps an entry kernel so that Ctrl-C raises
 :class:`KeyboardInterrupt`: a signal that arrives while a kernel runs is
 noticed when its result is boxed, which CPython reports as a
-``SystemError`` chained to the ``KeyboardInterrupt``.
+``SystemError`` chained (possibly through several ``SystemError``) to the
+``KeyboardInterrupt``.
 """
 
 import functools
@@ -44,6 +45,17 @@ def kernel(parallel=False, fastmath=False):
     return decorate
 
 
+def _interrupted(exc):
+    """Whether a KeyboardInterrupt lies in the chain of causes of ``exc``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def interruptible(dispatcher):
     """Wrap an entry kernel so that Ctrl-C during it raises KeyboardInterrupt."""
     @functools.wraps(dispatcher.py_func)
@@ -51,7 +63,7 @@ def interruptible(dispatcher):
         try:
             return dispatcher(*args)
         except SystemError as exc:
-            if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            if _interrupted(exc):
                 raise KeyboardInterrupt from None
             raise
     call.dispatcher = dispatcher
