@@ -1,6 +1,7 @@
 """sknmfcluster: non-negative matrix factorization for scikit-learn users."""
 
 from ._clusterer import NMFClusterer
+from ._factorization import non_negative_factorization
 from ._sparse_nmf import SparseNMF
 from .metrics import clustering_accuracy, clustering_accuracy_scorer
 
@@ -11,5 +12,6 @@ __all__ = [
     "SparseNMF",
     "clustering_accuracy",
     "clustering_accuracy_scorer",
+    "non_negative_factorization",
     "__version__",
 ]

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _engine, _graph, _neighbors, _problems, _progress, _spectral
 from ._base import _BaseNMF, code_init, fill_doc, fit_transaction
-from ._init import INITS, RANDOM_INITS
+from ._init import INITS, RANDOM_INITS, check_custom_factors
 from ._labels import NO_CLUSTER, normalized_codes
 
 #: Inits that differ from run to run, so that restarts repeat them: the
@@ -295,6 +295,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """
         with fit_transaction(self):
             X = self._check_input(X, reset=True, min_samples=2)
+            check_custom_factors(X, W, H, self.init)
             self._check_fit_params(X)
             self._check_solver()  # rejects solver="cd" with KL before any work
             storage = self._prepare_fit(X)

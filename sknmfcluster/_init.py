@@ -6,6 +6,8 @@ each singular pair is split into its positive and negative parts and the
 dominant part, scaled, becomes a pair of non-negative factors.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd, squared_norm
@@ -100,6 +102,29 @@ def _custom(X, rank, W, H):
                 f"{F.shape}, expected {shape}."
             )
     return W.copy(), H.copy()
+
+
+def check_custom_factors(X, W, H, init):
+    """What scikit-learn's NMF says of user-given factors, said the same way.
+
+    W or H given without ``init="custom"`` are ignored, with a warning;
+    with it, a float factor of another dtype than X is a TypeError rather
+    than a silent cast.
+    """
+    if init != "custom":
+        if W is not None or H is not None:
+            warnings.warn(
+                "When init!='custom', provided W or H are ignored. Set "
+                "init='custom' to use them as initialization.",
+                RuntimeWarning, stacklevel=3)
+        return
+    for name, F in (("W", W), ("H", H)):
+        dtype = getattr(F, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype != X.dtype:
+            raise TypeError(
+                f"{name} should have the same dtype as X: got {name}.dtype = "
+                f"{dtype} and X.dtype = {X.dtype}. Cast it with "
+                f"{name}.astype(X.dtype).")
 
 
 def initialize(X, rank, init, rng, W=None, H=None):

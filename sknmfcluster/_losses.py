@@ -110,29 +110,34 @@ class Loss:
         """Exact ``D_beta(X | W H)`` over every entry of the storage's X."""
         return storage.divergence(W, H, self.beta)
 
-    def h_update(self, H, stats, l1, l2, n_steps):
+    def h_update(self, H, stats, l1, l2, n_steps, free=None):
         """Multiplicative H update(s) from a fit pass's statistics, in place.
 
         Frobenius: ``H <- H * A / (B H + l1 + l2 H)``, ``n_steps`` times (the
         statistics do not change with H). KL: ``H <- H * N / (v + l1 + l2
         H)``. Other betas: ``H <- H * (N / (D + l1 + l2 H)) ** gamma``; the
         last two take one step, since their statistics depend on ``H``.
+        With ``free`` (a boolean mask of the rows of H) only those rows move:
+        the updates are majorization-minimization steps on an auxiliary
+        function that is separable over the entries of H, so updating a
+        subset of them still never increases the objective.
         """
         H64 = H.astype(np.float64)
+        rows = slice(None) if free is None else free
         if self.beta == 2.0:
             for _ in range(n_steps):
-                den = stats.B @ H64
+                den = stats.B[rows] @ H64
                 den += l1
                 if l2:
-                    den += l2 * H64
-                H64 *= stats.A / np.maximum(den, K.EPSILON)
+                    den += l2 * H64[rows]
+                H64[rows] *= stats.A[rows] / np.maximum(den, K.EPSILON)
         else:
             den = stats.v[:, None] if self.beta == 1.0 else stats.D
-            den = den + l1
+            den = den[rows] + l1
             if l2:
-                den = den + l2 * H64
-            ratio = stats.N / np.maximum(den, K.EPSILON)
-            H64 *= ratio if self.gamma == 1.0 else ratio ** self.gamma
+                den = den + l2 * H64[rows]
+            ratio = stats.N[rows] / np.maximum(den, K.EPSILON)
+            H64[rows] *= ratio if self.gamma == 1.0 else ratio ** self.gamma
         H[...] = H64
 
     def objective(self, stats, sq_norm, hsum_before, H_after):
@@ -164,6 +169,21 @@ class Penalties:
                     f"{getattr(self, name)}: the regularisation parameter "
                     "(alpha_W or alpha_H) is too large for this data. Use a "
                     "smaller value.")
+
+    def scaled(self, log2_scale, beta):
+        """The weights for data divided by ``s = 2 ** log2_scale``.
+
+        With the factors divided by ``sqrt(s)`` each (plain NMF), the
+        divergence shrinks by ``s ** beta``, an L1 term by ``sqrt(s)`` and
+        an L2 term by ``s``: the minimiser moves with the data when the
+        weights change by the rest.
+        """
+        if log2_scale == 0:
+            return self
+        l1 = float(np.exp2(log2_scale / 2 - beta * log2_scale))
+        l2 = float(np.exp2(log2_scale - beta * log2_scale))
+        return Penalties(self.l1_W * l1, self.l2_W * l2, self.l1_H * l1,
+                         self.l2_H * l2)
 
     def value(self, W, H):
         """The penalty at ``(W, H)``."""

@@ -58,20 +58,23 @@ class PlainNMF:
     Frobenius loss it is exact at the new ``(W, H)``; for the other losses it
     is the value after the W-step, evaluated every ``check_every``
     iterations. ``W`` and ``H`` are the start, in the scaled space of
-    ``storage``, updated in place.
+    ``storage``, updated in place. ``free``, a boolean mask over the rows of
+    ``H``, holds the other rows fixed (components the user supplies and
+    keeps while the rest are learned).
     """
 
     overflow_hint = ("the data, or the factors it leads to, overflow the "
                      "floating-point range. Scale X down.")
 
     def __init__(self, storage, loss, W, H, *, solver="mu",
-                 penalties=NO_PENALTIES):
+                 penalties=NO_PENALTIES, free=None):
         if solver == "cd" and not loss.supports_cd:
             raise ValueError(
                 "The coordinate-descent solver supports the Frobenius loss "
                 f"only, not beta_loss={loss.beta:g}; use solver='mu'.")
         self.storage, self.loss, self.W, self.H = storage, loss, W, H
         self.penalties = penalties
+        self.free = free  # rows of H that move; None: all
         self.cd = solver == "cd"
         self.rule = K.CD_FRO if self.cd else loss.mu_rule
         if self.cd:
@@ -108,14 +111,25 @@ class PlainNMF:
     def h_step(self, stats):
         """H-steps from the statistics of a pass, in place."""
         pen = self.penalties
-        if self.cd:
-            Ht = np.ascontiguousarray(self.H.T)
-            K.solve_gram_rows(Ht, np.ascontiguousarray(stats.A.T), stats.B,
-                              pen.l1_H, pen.l2_H, INNER_H_CD, 0.0)
+        if not self.cd:
+            self.loss.h_update(self.H, stats, pen.l1_H, pen.l2_H, INNER_H_FRO,
+                               free=self.free)
+            return
+        A, B, H = stats.A, stats.B, self.H
+        if self.free is not None:
+            # the fixed rows C enter the free rows' problem as a constant:
+            # min_h 0.5 h B_FF h - (A_F - B_FC H_C) h, column by column
+            free, fixed = self.free, ~self.free
+            A = A[free] - B[np.ix_(free, fixed)] @ H[fixed].astype(np.float64)
+            B = B[np.ix_(free, free)]
+            H = H[free]
+        Ht = np.ascontiguousarray(H.T)
+        K.solve_gram_rows(Ht, np.ascontiguousarray(A.T), np.ascontiguousarray(B),
+                          pen.l1_H, pen.l2_H, INNER_H_CD, 0.0)
+        if self.free is None:
             self.H[...] = Ht.T
         else:
-            self.loss.h_update(self.H, stats, pen.l1_H, pen.l2_H,
-                               INNER_H_FRO)
+            self.H[self.free] = Ht.T
 
     def result(self):
         root = float(np.sqrt(self.storage.scale))  # a power of two
@@ -322,11 +336,11 @@ def pg_step(loss, H, l2):
 
 
 def fit_plain(storage, W, H, loss, *, max_iter, tol, solver="mu",
-              penalties=NO_PENALTIES, verbose=0):
+              penalties=NO_PENALTIES, free=None, verbose=0):
     """One run of :class:`PlainNMF` from ``(W, H)``, updated in place."""
     def make():
         return PlainNMF(storage, loss, W, H, solver=solver,
-                        penalties=penalties)
+                        penalties=penalties, free=free)
 
     return fit([("given", make)], max_iter=max_iter, tol=tol,
                verbose=verbose)

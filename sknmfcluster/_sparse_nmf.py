@@ -10,10 +10,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _engine, _problems
 from ._base import _BaseNMF, fill_doc, fit_transaction
+from ._init import check_custom_factors
 from ._kernels import _hoyer
 from ._losses import Penalties
 from ._projected import ProjectedNMF
@@ -80,9 +81,12 @@ class SparseNMF(_BaseNMF):
 
     Parameters
     ----------
-    n_components : int, default=None
+    n_components : int, "auto" or None, default=None
         Number of parts, the rank of the factorization. ``None`` means
-        ``n_features``. It may exceed ``n_samples`` and ``n_features``.
+        ``n_features``; ``"auto"`` means the rank of the factors passed to
+        ``fit`` with ``init="custom"``, and ``n_features`` without them (as
+        in :class:`sklearn.decomposition.NMF`). It may exceed ``n_samples``
+        and ``n_features``.
 
     sparseness_components : float in [0, 1], default=None
         Hoyer sparseness that every part (row of ``components_``) reaches.
@@ -102,16 +106,28 @@ class SparseNMF(_BaseNMF):
         about 0.5 to 0.9 with the Frobenius loss; the KL loss needs larger
         values and mostly shrinks the codes.
 
-    alpha_H : float, default=0.0
-        Weight of the penalty on the parts. The parts have unit L2 norm, so
-        only its L1 share acts (the L2 share is a constant): it favours
-        sparser parts, from 0.1 on for the digits, and has no effect when
-        ``sparseness_components`` is set.
+    alpha_H : float or "same", default=0.0
+        Weight of the penalty on the parts; ``"same"`` takes ``alpha_W``.
+        The parts have unit L2 norm, so only its L1 share acts (the L2 share
+        is a constant): it favours sparser parts, from 0.1 on for the
+        digits, and has no effect when ``sparseness_components`` is set.
 
     l1_ratio : float in [0, 1], default=1.0
         Share of the L1 penalty in ``alpha_W`` and ``alpha_H``; the rest is
         a squared L2 penalty. The default is pure L1, which gives sparsity
         (:class:`sklearn.decomposition.NMF` defaults to 0, pure L2).
+
+    penalty_scaling : {"scale-free", "sklearn"}, default="scale-free"
+        Units of ``alpha_W`` and ``alpha_H``. ``"scale-free"``: the
+        objective above, with unit-norm parts, where the penalties do not
+        depend on the units of ``X``. ``"sklearn"``: scikit-learn's
+        :class:`~sklearn.decomposition.NMF` penalties, ``alpha_W * l1_ratio
+        * n_features * ||W||_1 + 0.5 * alpha_W * (1 - l1_ratio) * n_features
+        * ||W||_F^2`` and the same for ``H`` with ``n_samples``, in the units
+        of the data and without unit-norm parts (the parts are then not
+        rescaled after the fit either), so that a fit reproduces
+        scikit-learn's objective; not with a sparseness target, which needs
+        unit-norm parts.
 
     %(beta_loss)s
 
@@ -132,7 +148,8 @@ class SparseNMF(_BaseNMF):
     Attributes
     ----------
     n_components_ : int
-        Number of parts, ``n_components`` or ``n_features``.
+        Number of parts: ``n_components``, the rank of the custom factors,
+        or ``n_features``.
 
     sparseness_ : dict
         Hoyer sparseness reached, averaged over rows where it is defined:
@@ -240,17 +257,21 @@ class SparseNMF(_BaseNMF):
 
     _parameter_constraints: dict = {
         **_BaseNMF._parameter_constraints,
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "n_components": [Interval(Integral, 1, None, closed="left"),
+                         StrOptions({"auto"}), None],
         "sparseness_components": [Interval(Real, 0, 1, closed="both"), None],
         "sparseness_codes": [Interval(Real, 0, 1, closed="both"), None],
         "alpha_W": [Interval(Real, 0, None, closed="left")],
-        "alpha_H": [Interval(Real, 0, None, closed="left")],
+        "alpha_H": [Interval(Real, 0, None, closed="left"),
+                    StrOptions({"same"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "penalty_scaling": [StrOptions({"scale-free", "sklearn"})],
     }
 
     def __init__(self, n_components=None, *, sparseness_components=None,
                  sparseness_codes=None, alpha_W=0.0, alpha_H=0.0,
-                 l1_ratio=1.0, beta_loss="frobenius", solver="auto", init=None,
+                 l1_ratio=1.0, penalty_scaling="scale-free",
+                 beta_loss="frobenius", solver="auto", init=None,
                  max_iter=200, tol=1e-4, random_state=None, verbose=0):
         self.n_components = n_components
         self.sparseness_components = sparseness_components
@@ -258,6 +279,7 @@ class SparseNMF(_BaseNMF):
         self.alpha_W = alpha_W
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
+        self.penalty_scaling = penalty_scaling
         self.beta_loss = beta_loss
         self.solver = solver
         self.init = init
@@ -267,23 +289,47 @@ class SparseNMF(_BaseNMF):
         self.verbose = verbose
 
     def _rank(self):
-        return self.n_components or self.n_features_in_
+        return self._fit_rank
+
+    def _resolve_rank(self, X, W, H):
+        """The rank of this fit, from ``n_components`` (and custom factors)."""
+        if isinstance(self.n_components, Integral):
+            return self.n_components
+        if self.n_components == "auto" and self.init == "custom":
+            for F, axis in ((H, 0), (W, 1)):
+                if F is not None and np.ndim(F) == 2:
+                    return np.shape(F)[axis]
+        return X.shape[1]
+
+    def _alpha_H(self):
+        return self.alpha_W if self.alpha_H == "same" else self.alpha_H
 
     def _penalties(self, storage):
         """Penalty weights for the storage's (scaled) data; see the objective."""
         n, m = storage.shape
+        w, h = self.alpha_W * m, self._alpha_H() * n
+        if self.penalty_scaling == "sklearn":
+            return Penalties(
+                l1_W=w * self.l1_ratio, l2_W=w * (1.0 - self.l1_ratio),
+                l1_H=h * self.l1_ratio, l2_H=h * (1.0 - self.l1_ratio),
+            ).scaled(np.log2(storage.scale), self._loss.scale_exponent())
         s = float(np.sqrt(storage.sq_norm / (n * m))) or 1.0
         e = self._loss.scale_exponent()
-        w, h = self.alpha_W * m, self.alpha_H * n * s ** e
+        h *= s ** e
         return Penalties(l1_W=w * self.l1_ratio * s ** (e - 1),
                          l2_W=w * (1.0 - self.l1_ratio) * s ** (e - 2),
                          l1_H=h * self.l1_ratio,
                          l2_H=h * (1.0 - self.l1_ratio))
 
-    def _constrained(self):
+    def _targets(self):
         return (self.sparseness_components is not None
-                or self.sparseness_codes is not None
-                or self.alpha_W > 0 or self.alpha_H > 0)
+                or self.sparseness_codes is not None)
+
+    def _constrained(self):
+        """Whether the fit is the projected one (unit-norm parts)."""
+        if self.penalty_scaling == "sklearn":
+            return self._targets()
+        return self._targets() or self.alpha_W > 0 or self._alpha_H() > 0
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None, W=None, H=None):
@@ -309,9 +355,19 @@ class SparseNMF(_BaseNMF):
         with fit_transaction(self):
             X = self._check_input(X, reset=True)
             self._check_solver()  # rejects solver="cd" with KL before any work
+            check_custom_factors(X, W, H, self.init)
+            if self.penalty_scaling == "sklearn" and self._targets():
+                raise ValueError(
+                    "penalty_scaling='sklearn' cannot be combined with a "
+                    "sparseness target: the targets keep the parts at unit "
+                    "norm, where scikit-learn's penalties have other units. "
+                    "Use penalty_scaling='scale-free'.")
+            self._fit_rank = self._resolve_rank(X, W, H)
             storage = self._prepare_fit(X)
             if self._constrained():
                 result = self._fit_projected(storage, W, H)
+            elif self.penalty_scaling == "sklearn":
+                result = self._fit_sklearn_penalties(storage, W, H)
             else:
                 self._code_penalty, self._code_ratio = (0.0, 0.0), None
                 result = self._fit_plain(storage, W, H)
@@ -325,6 +381,16 @@ class SparseNMF(_BaseNMF):
                 "components": mean_sparseness(self.components_),
                 "codes": mean_sparseness(codes)}
             return codes
+
+    def _fit_sklearn_penalties(self, storage, W, H):
+        """Plain NMF with scikit-learn's penalties; the parts keep their scale."""
+        n, m = storage.shape
+        alpha = self.alpha_W * m
+        self._code_penalty = (alpha * self.l1_ratio,
+                              alpha * (1.0 - self.l1_ratio))
+        self._code_ratio = None
+        return self._fit_plain(storage, W, H,
+                               penalties=self._penalties(storage))
 
     def _fit_projected(self, storage, W, H):
         """The projected fit (targets or penalties); returns the FitResult."""

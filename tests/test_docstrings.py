@@ -5,12 +5,14 @@ import importlib
 
 import pytest
 
-PUBLIC_MODULES = [
-    "sknmfcluster._clusterer",
-    "sknmfcluster._sparse_nmf",
-    "sknmfcluster.metrics",
-    "sknmfcluster.datasets",
-]
+import sknmfcluster
+
+#: The modules that define the package's public names, and its public modules.
+PUBLIC_MODULES = sorted(
+    {module for module in (getattr(getattr(sknmfcluster, name), "__module__",
+                                   "") for name in sknmfcluster.__all__)
+     if module.startswith("sknmfcluster")}
+    | {"sknmfcluster.datasets", "sknmfcluster.metrics"})
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
