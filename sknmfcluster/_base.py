@@ -135,7 +135,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -- validation ---------------------------------------------------------
     def _check_input(self, X, *, reset, min_samples=1):
-        """Validate ``X`` (float32/float64, dense or CSR/CSC, non-negative)."""
+        """Validate ``X`` (float32/float64, dense or CSR/CSC, non-negative).
+
+        NaN (a missing entry) passes; infinity does not.
+        """
         try:
             return validate_data(
                 self,
@@ -145,6 +148,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 dtype=[np.float64, np.float32],
                 ensure_non_negative=True,
                 ensure_min_samples=min_samples,
+                ensure_all_finite="allow-nan",
             )
         except ValueError as exc:
             message = str(exc)
@@ -177,7 +181,14 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Storage of validated training data; rejects what the loss cannot fit."""
         storage = _storage.prepare(X)
         self._loss.check_data(storage)
+        if storage.masked:
+            self._check_missing()
         return storage
+
+    def _check_missing(self):
+        """Raise a clear error if this configuration cannot fit missing values."""
+        if not self._allows_missing():
+            raise ValueError(self._missing_message())
 
     # -- fitting ------------------------------------------------------------
     def _starts(self, storage, W, H, n_init, make_problem, restart_inits=RANDOM_INITS,
@@ -263,7 +274,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # -- methods with H fixed ------------------------------------------------
     def _solve_codes(self, storage):
-        """Codes ``W`` of prepared input with ``components_`` fixed."""
+        """Codes ``W`` of prepared input with ``components_`` fixed.
+
+        A sample with no observed entry gets zero codes.
+        """
         return _problems.solve_codes(
             storage, self.components_, self._loss,
             self._code_init.astype(self.components_.dtype),
@@ -276,6 +290,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         storage = _storage.prepare(X.astype(self.components_.dtype, copy=False),
                                    scale=self._query_scale())
         self._loss.check_data(storage)
+        if storage.masked:
+            self._check_missing()
         return storage
 
     def _query_scale(self):
@@ -358,6 +374,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 "NMF is scale-equivariant: divide X by a constant first.")
         return score
 
+    def _allows_missing(self):
+        """Whether NaN in X is fitted as missing (see :meth:`_check_missing`)."""
+        return True
+
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
@@ -366,6 +386,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = self._allows_missing()
         # Set last: ClusterMixin resets it to [] when it runs after
         # TransformerMixin, which would silently drop the float32 check.
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]

@@ -357,15 +357,30 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         """Codes of prepared input, each row on its own; see the class notes."""
         return METHODS[self._method].codes(self, storage)
 
+    def _allows_missing(self):
+        return self.method == "nmf"
+
+    def _missing_message(self):
+        return (
+            f"method={self.method!r} cannot fit data with missing values "
+            "(NaN): its neighbour graph compares samples over every feature. "
+            "Use method='nmf', which fits the observed entries only, or fill "
+            "the missing values first (sklearn.impute).")
+
     def _query_scale(self):
         # the graph methods query their index in the scale it was built in
         return None if self._method == "nmf" else self._x_scale
 
     def _label_space(self, codes):
-        """Codes on the scale labels are read from (see the class notes)."""
-        if self._method == "symmetric":
-            return codes
-        return normalized_codes(codes, self.components_)
+        """Codes on the scale labels are read from (see the class notes).
+
+        Divided by their largest entry: no label depends on a common factor,
+        and the row norms of the KMeans rule then cannot overflow.
+        """
+        space = codes if self._method == "symmetric" else normalized_codes(
+            codes, self.components_)
+        top = float(np.max(space, initial=0.0))
+        return space / top if top > 0 else space
 
     def _fit_label_rule(self, codes):
         """The KMeans of ``assign_labels="kmeans"`` fitted on the training codes."""

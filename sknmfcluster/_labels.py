@@ -13,7 +13,12 @@ def normalized_codes(W, H):
     ``W @ H`` is unchanged by ``W D``, ``D^-1 H`` for any positive diagonal
     ``D``; with ``D`` the row norms of ``H`` the components have unit norm and
     ``W[i, j]`` measures how much component ``j`` contributes to sample ``i``,
-    whatever scale the solver happened to leave in the factors.
+    whatever scale the solver happened to leave in the factors. The norms
+    are taken of ``H`` divided by its largest entry, so that they cannot
+    overflow: the result is exact up to that common factor, which no label
+    depends on.
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", H, H, dtype=np.float64))
+    top = float(np.max(H, initial=0.0)) or 1.0
+    Hs = H / top
+    norms = np.sqrt(np.einsum("ij,ij->i", Hs, Hs, dtype=np.float64))
     return W * norms

@@ -124,34 +124,49 @@ class Loss:
         """
         H64 = H.astype(np.float64)
         rows = slice(None) if free is None else free
-        if self.beta == 2.0:
-            for _ in range(n_steps):
-                den = stats.B[rows] @ H64
-                den += l1
-                if l2:
-                    den += l2 * H64[rows]
-                H64[rows] *= stats.A[rows] / np.maximum(den, K.EPSILON)
-        else:
-            den = stats.v[:, None] if self.beta == 1.0 else stats.D
+        # only the unmasked Frobenius statistics hold for any H: the others
+        # (and the missing entries' share) were computed at the current H
+        exact = self.beta == 2.0 and not stats.masked
+        for _ in range(n_steps if exact else 1):
+            num, den = self.mu_terms(stats, H64)
             den = den[rows] + l1
             if l2:
                 den = den + l2 * H64[rows]
-            ratio = stats.N[rows] / np.maximum(den, K.EPSILON)
+            ratio = num[rows] / np.maximum(den, K.EPSILON)
             H64[rows] *= ratio if self.gamma == 1.0 else ratio ** self.gamma
         H[...] = H64
 
-    def objective(self, stats, sq_norm, hsum_before, H_after):
-        """The divergence from a fit pass's statistics.
+    def mu_terms(self, stats, H64):
+        """Numerator and denominator of the multiplicative H update, no penalty.
 
-        Frobenius: exact at the new ``(W, H_after)``. KL and other betas: at
-        ``(W, H_before)``, the point the pass evaluated (the KL pass leaves
-        out ``sum(W H)``, which is ``W.sum(0) @ hsum_before``, with
-        ``hsum_before`` the row sums of ``H_before``).
+        Frobenius: ``W.T X`` and ``W.T W H``; KL: ``N`` and ``W.sum(0)``;
+        other betas: ``N`` and ``D``. With missing entries the statistics
+        ``C`` of their share come off the denominator.
         """
         if self.beta == 2.0:
-            return fro_from_stats(sq_norm, stats.A, stats.B, H_after)
+            num, den = stats.A, stats.B @ H64
+        elif self.beta == 1.0:
+            num, den = stats.N, np.broadcast_to(stats.v[:, None],
+                                                stats.N.shape)
+        else:
+            return stats.N, stats.D
+        return num, (den - stats.C if stats.masked else den)
+
+    def objective(self, stats, sq_norm, H_before, H_after):
+        """The divergence from a fit pass's statistics.
+
+        Frobenius: exact at the new ``(W, H_after)`` (at ``(W, H_before)``
+        with missing entries, whose share the pass computed there). KL and
+        other betas: at ``(W, H_before)``, the point the pass evaluated (the
+        KL pass leaves out ``sum(W H)``, which is ``W.sum(0) @ H.sum(1)``).
+        """
+        if self.beta == 2.0:
+            H = H_before if stats.masked else H_after
+            return fro_from_stats(sq_norm, stats.A, stats.B, H) \
+                + stats.objective
         if self.beta == 1.0:
-            return stats.objective + float(stats.v @ hsum_before)
+            return stats.objective + float(
+                stats.v @ H_before.sum(axis=1, dtype=np.float64))
         return stats.objective
 
 

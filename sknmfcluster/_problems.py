@@ -95,12 +95,16 @@ class PlainNMF:
     def step(self, evaluate):
         factors = Factors(self.H)
         stats = self.w_pass(self.storage, self.W, factors, evaluate)
+        H_before = self.H.copy() if evaluate else None
         self.h_step(stats)
         if not evaluate:
             return None
-        return (self.loss.objective(stats, self.storage.sq_norm, factors.Hsum,
+        # the exact Frobenius objective is at the new H; the others at the
+        # H the pass saw, and the penalty with them
+        exact = self.loss.beta == 2.0 and not stats.masked
+        return (self.loss.objective(stats, self.storage.sq_norm, H_before,
                                     self.H)
-                + self.penalties.value(self.W, self.H))
+                + self.penalties.value(self.W, self.H if exact else H_before))
 
     def w_pass(self, storage, W, factors, evaluate):
         """W-steps on every row of ``storage`` and the statistics for H."""
@@ -111,7 +115,9 @@ class PlainNMF:
     def h_step(self, stats):
         """H-steps from the statistics of a pass, in place."""
         pen = self.penalties
-        if not self.cd:
+        if not self.cd or stats.masked:
+            # with missing entries each column of H has its own Gram matrix:
+            # the multiplicative step needs none
             self.loss.h_update(self.H, stats, pen.l1_H, pen.l2_H, INNER_H_FRO,
                                free=self.free)
             return
@@ -300,6 +306,7 @@ def solve_codes(storage, H, loss, w0, *, max_iter, tol, solver="mu", l1=0.0,
         tol=tol, beta=loss.beta, gamma=loss.gamma)
     factors = Factors(H_s)
     solve_rows(storage, W, factors, rule, config, max_iter=max_iter)
+    W[storage.unobserved_rows()] = 0  # no entry, no information: no codes
     if ratio is not None:
         config[K.RATIO] = ratio
         config[K.STEP] = pg_step(loss, H_s, config[K.L2])

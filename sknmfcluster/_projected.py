@@ -79,10 +79,10 @@ class ProjectedNMF:
     def step(self, evaluate):
         factors = Factors(self.H)
         stats = self._codes_step(factors)
-        if self.loss.beta == 2.0:
+        if self.loss.beta == 2.0 and not stats.masked:
             self.H[...], objective = self._components_fro(stats)
         else:
-            self.H[...], objective = self._components_search(stats, factors)
+            self.H[...], objective = self._components_search(stats)
         return objective
 
     def result(self):
@@ -193,26 +193,26 @@ class ProjectedNMF:
         self.step_H = step
         return current, value
 
-    def _components_search(self, stats, factors):
+    def _components_search(self, stats):
         """A multiplicative step on ``H``, projected, with a line search.
 
-        For the KL loss and the other betas every evaluation costs a pass
-        over ``X``, so instead of a gradient search (the KL gradient is
-        unbounded near zero, where Hoyer's projection puts entries), a line
-        search runs along the multiplicative step, which scales the gradient
-        by ``H``. The L1 penalty of a unit-norm row ``h`` enters through its
-        tangential gradient ``l1 (1 - sum(h) h)``: ``sum(h) h`` joins the
-        numerator.
+        For the KL loss and the other betas (and for the Frobenius loss with
+        missing entries, whose statistics give no closed form in ``H``)
+        every evaluation costs a pass over ``X``, so instead of a gradient
+        search (the KL gradient is unbounded near zero, where Hoyer's
+        projection puts entries), a line search runs along the
+        multiplicative step, which scales the gradient by ``H``. The L1
+        penalty of a unit-norm row ``h`` enters through its tangential
+        gradient ``l1 (1 - sum(h) h)``: ``sum(h) h`` joins the numerator.
         """
         loss, H_prev = self.loss, self.H
         ones = np.ones(H_prev.shape[0])
-        value = (loss.objective(stats, self.storage.sq_norm, factors.Hsum,
-                                H_prev)
+        value = (loss.objective(stats, self.storage.sq_norm, H_prev, H_prev)
                  + self._pen_W(ones) + self._pen_H(H_prev))
         H64 = H_prev.astype(np.float64)
         l1 = self.pen.l1_H
-        den = stats.v[:, None] if loss.beta == 1.0 else stats.D
-        ratio = (stats.N + l1 * H64.sum(axis=1, keepdims=True) * H64) / \
+        num, den = loss.mu_terms(stats, H64)
+        ratio = (num + l1 * H64.sum(axis=1, keepdims=True) * H64) / \
             np.maximum(den + l1, _hoyer.TINY)
         step = H64 * (ratio if loss.gamma == 1.0 else ratio ** loss.gamma)
         W = self.W

@@ -321,6 +321,15 @@ class SparseNMF(_BaseNMF):
                          l1_H=h * self.l1_ratio,
                          l2_H=h * (1.0 - self.l1_ratio))
 
+    def _allows_missing(self):
+        return self.sparseness_codes is None
+
+    def _missing_message(self):
+        return ("sparseness_codes cannot be reached on data with missing "
+                "values (NaN): its projected steps need every entry of a "
+                "sample. Use alpha_W for sparser codes, or fill the missing "
+                "values first (sklearn.impute).")
+
     def _targets(self):
         return (self.sparseness_components is not None
                 or self.sparseness_codes is not None)

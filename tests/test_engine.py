@@ -318,10 +318,11 @@ def test_statistics_gathered_from_columns_match_the_row_pass(beta, cd):
     mode = _kernels.ACCUMULATE | _kernels.OBJECTIVE
     f = Factors(H)
     # scattered during the row pass: the kernel without GATHERED
-    At, B, Nt, _, v, obj = _kernels.pass_csr(
+    none = np.zeros(0, dtype=np.int64)
+    At, B, Nt, _, v, _, obj = _kernels.pass_csr(
         Xp.data, Xp.indices, Xp.indptr, W_rows, f.H, f.Ht, f.HHt, f.Hsum,
-        np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=bool), rule, mode, 2,
-        row_settings(l1=0.1))
+        np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=bool), none, none,
+        rule, mode, 2, row_settings(l1=0.1))
     rows = (At.T, B) if beta == 2 else (Nt.T, v.ravel(), obj)
     cols = w_step(Xp, W_cols, H, beta, 0.1, 0.0, 2, 0.0, True, cd)
     cols = (cols.A, cols.B) if beta == 2 else (cols.N, cols.v, cols.objective)

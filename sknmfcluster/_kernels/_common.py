@@ -97,6 +97,10 @@ SERIES_BELOW = 1e-4
 #: Within this distance of beta = 1 the general divergence is evaluated by
 #: its series around the Kullback-Leibler case, where it is a 0 / 0.
 NEAR_ONE = 1e-4
+#: Within this distance of beta = 0 the divergence is Itakura-Saito's: they
+#: differ by a relative O(beta), below rounding here, and beta times a
+#: divergence would underflow for a subnormal beta.
+NEAR_ZERO = 1e-12
 
 
 @kernel()
@@ -130,10 +134,10 @@ def beta_term(x, y, beta):
         return 0.5 * d * d
     if beta == 1.0:
         return xlogx_over(x, y) - x + y
-    if beta == 0.0:
-        return x / y - (np.log(x) - np.log(y)) - 1.0
-    if x == 0.0:  # beta > 0
+    if x == 0.0 and beta > 0.0:
         return y ** beta / beta
+    if abs(beta) < NEAR_ZERO:
+        return x / y - (np.log(x) - np.log(y)) - 1.0
     s = np.log(x) - np.log(y)
     delta = beta - 1.0
     if abs(delta) < NEAR_ONE:

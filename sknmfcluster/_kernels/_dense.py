@@ -10,12 +10,13 @@ is therefore read once per pass.
 import numpy as np
 from numba import prange
 
+from . import _masked as M
 from . import _rows as R
 from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
 from ._jit import REDUCTION_MATH, interruptible, kernel
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
                         check_pass_shapes, is_gram_rule, new_scratch,
-                        stat_parts)
+                        row_missing, stat_parts)
 from ._rows import ROW_GROUP
 
 
@@ -122,30 +123,71 @@ def _nonzeros(x, val, col):
 
 
 @kernel()
-def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, rule, mode,
-                 n_steps, s, start, stop, A, B, Nt, Dt, v):
+def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+               miss_idx, rule, mode, n_steps, s, sc, A, B, Nt, Dt, v, Ct):
+    """Row ``i`` of a dense pass, on the one-row code; returns its objective."""
+    xh, row, col = sc[0], sc[2], sc[3]
+    x = X[i]
+    mc = row_missing(miss_ptr, miss_idx, i)
+    gram = is_gram_rule(rule)
+    nnz = 0
+    if gram:
+        _xh_row(x, H, xh[0])
+    else:
+        nnz = _nonzeros(x, row[0], col)
+    converged = apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum,
+                           aux, aux_l2, row[0, :nnz], col[:nnz], x, mc, sc)
+    if done.shape[0]:
+        done[i] = converged
+    if mode & ACCUMULATE == 0:
+        return 0.0
+    objective = mode & OBJECTIVE != 0
+    part = 0.0
+    if gram:
+        R.accumulate_row(x, W[i], A, B)
+    elif rule == R.MU_BETA:
+        return R.beta_accumulate(x, W[i], H, s[BETA], row[1], row[2], row[3],
+                                 Nt, Dt, objective, mc)
+    else:
+        part = R.kl_accumulate(row[0, :nnz], col[:nnz], W[i], Ht, Nt, v[0],
+                               objective)
+    if mc.shape[0]:
+        part += M.accumulate_missing(W[i], Ht, mc, not gram, Ct, row[1])
+    return part
+
+
+@kernel()
+def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                 miss_idx, rule, mode, n_steps, s, start, stop, A, B, Nt, Dt,
+                 v, Ct):
     """Rows ``start .. stop`` of a dense pass; returns the chunk's objective.
 
     A fit pass (``ACCUMULATE``) of the Frobenius rules takes the rows four at
     a time (register tiles for ``x @ H.T`` and the statistics, interleaved
-    coordinate-descent sweeps); every other row goes through the one-row
-    code, so that without accumulation (``transform``) a row's result never
-    depends on its position in the batch.
+    coordinate-descent sweeps) unless one of them has missing entries; every
+    other row goes through the one-row code, so that without accumulation
+    (``transform``) a row's result never depends on its position in the
+    batch.
     """
     m = X.shape[1]
     k = W.shape[1]
-    sc = new_scratch(k, 0 if is_gram_rule(rule) else m)
-    xh, vec, row, col, wg = sc[0], sc[1], sc[2], sc[3], sc[4]
-    accumulate = mode & ACCUMULATE != 0
-    objective = mode & OBJECTIVE != 0
-    gram = is_gram_rule(rule)
-    grouped = accumulate and aux_l2.shape[0] == 0 and (
+    masked = miss_ptr.shape[0] > 0
+    sc = new_scratch(k, m if masked or not is_gram_rule(rule) else 0)
+    xh, vec, wg = sc[0], sc[1], sc[4]
+    grouped = mode & ACCUMULATE != 0 and aux_l2.shape[0] == 0 and (
         rule == R.MU_FRO or rule == R.CD_FRO)
     stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \
         else start
     l1, l2, tol = s[L1], s[L2], s[TOL]
     zero = np.zeros(1, dtype=X.dtype)[0]
+    part = 0.0
     for r0 in range(start, stop_groups, ROW_GROUP):
+        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
+            for i in range(r0, r0 + ROW_GROUP):
+                part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
+                                   done, miss_ptr, miss_idx, rule, mode,
+                                   n_steps, s, sc, A, B, Nt, Dt, v, Ct)
+            continue
         _xh_group(X, r0, H, xh, zero)
         if rule == R.CD_FRO:
             R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
@@ -155,72 +197,75 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, rule, mode,
                 R.mu_fro_row(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol,
                              vec[0])
         _accumulate_group(X, W, r0, A, B)
-    part = 0.0
     for i in range(stop_groups, stop):
         if done.shape[0] and done[i]:
             continue
-        x = X[i]
-        nnz = 0
-        if gram:
-            _xh_row(x, H, xh[0])
-        else:
-            nnz = _nonzeros(x, row[0], col)
-        converged = apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum,
-                               aux, aux_l2, row[0, :nnz], col[:nnz], x, sc)
-        if done.shape[0]:
-            done[i] = converged
-        if not accumulate:
-            continue
-        if gram:
-            R.accumulate_row(x, W[i], A, B)
-        elif rule == R.MU_BETA:
-            part += R.beta_accumulate(x, W[i], H, s[BETA], row[1], row[2],
-                                      row[3], Nt, Dt, objective)
-        else:
-            part += R.kl_accumulate(row[0, :nnz], col[:nnz], W[i], Ht, Nt,
-                                    v[0], objective)
+        part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                           miss_ptr, miss_idx, rule, mode, n_steps, s, sc, A,
+                           B, Nt, Dt, v, Ct)
     return part
 
 
 @kernel(parallel=True)
-def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, rule, mode,
-                n_steps, settings):
+def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                miss_idx, rule, mode, n_steps, settings):
     """One pass of ``rule`` over the dense rows of ``X`` (n, m).
 
     ``W`` (n, k) is updated in place with ``H`` (k, m) fixed; ``Ht``,
     ``HHt``, ``Hsum`` as in :mod:`._rows`; ``aux`` (n, k) and ``aux_l2``
     (n,) as in :func:`apply_rule` (zero rows when unused); ``done`` (n,)
     bool marks the rows that already met the stopping test and receives the
-    test of each row solved (empty: solve every row); ``mode`` is a bit set
-    of ``ACCUMULATE`` and ``OBJECTIVE``; ``settings`` as indexed by
-    ``L1 .. STEP``.
+    test of each row solved (empty: solve every row); ``miss_ptr`` (n + 1,)
+    and ``miss_idx`` give each row's missing columns in CSR form (empty: no
+    missing entry; X holds zeros there); ``mode`` is a bit set of
+    ``ACCUMULATE`` and ``OBJECTIVE``; ``settings`` as indexed by ``L1 ..
+    STEP``.
 
-    Returns ``(A, B, Nt, Dt, v, objective)``, summed over the chunks in
+    Returns ``(A, B, Nt, Dt, v, Ct, objective)``, summed over the chunks in
     chunk order in float64 (see :func:`stat_parts`; the objective is the sum
     of the KL terms ``x log(x / wh) - x`` over the non-zeros, or of the beta
-    divergence over all entries, with the new ``W``).
+    divergence over all observed entries, with the new ``W``, plus the
+    missing entries' corrections of ``_masked.accumulate_missing``).
     """
     n, m = X.shape
     k = W.shape[1]
-    check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, settings)
-    A, B, Nt, Dt, v = stat_parts(mode & ACCUMULATE != 0, rule, k, m, X,
-                                 False)
+    check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                      miss_idx, settings)
+    A, B, Nt, Dt, v, Ct = stat_parts(mode & ACCUMULATE != 0, rule, k, m, X,
+                                     False, miss_ptr.shape[0] > 0)
     obj = np.zeros(N_CHUNKS)
     bounds = chunk_bounds(n)
     for c in prange(N_CHUNKS):
-        obj[c] = _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, rule,
-                              mode, n_steps, settings, bounds[c],
-                              bounds[c + 1], A[c], B[c], Nt[c], Dt[c], v[c])
+        obj[c] = _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                              miss_ptr, miss_idx, rule, mode, n_steps,
+                              settings, bounds[c], bounds[c + 1], A[c], B[c],
+                              Nt[c], Dt[c], v[c], Ct[c])
     return (sum_chunks(A), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
-            sum_chunks(v), ordered_sum(obj))
+            sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
 
 
 pass_dense = interruptible(_pass_dense)
 
 
+@kernel()
+def divergence_row(x, wh, beta, mc):
+    """Beta-divergence of one dense row, its missing columns ``mc`` left out."""
+    total = 0.0
+    q = 0
+    for f in range(x.shape[0]):
+        if q < mc.shape[0] and mc[q] == f:
+            q += 1
+            continue
+        total += beta_term(np.float64(x[f]), wh[f], beta)
+    return total
+
+
 @kernel(parallel=True)
-def _divergence_dense(X, W, H, beta):
-    """Exact beta-divergence ``D(X || W @ H)``, streamed row by row."""
+def _divergence_dense(X, W, H, beta, miss_ptr, miss_idx):
+    """Exact beta-divergence ``D(X || W @ H)`` over the observed entries.
+
+    Streamed row by row: one row of ``W @ H`` at a time.
+    """
     n, m = X.shape
     if W.shape[0] != n or H.shape[1] != m or H.shape[0] != W.shape[1]:
         raise ValueError("divergence: W, H do not fit X")
@@ -230,9 +275,8 @@ def _divergence_dense(X, W, H, beta):
         wh = np.empty(m)
         for i in range(bounds[c], bounds[c + 1]):
             R.wh_row(W[i], H, wh)
-            x = X[i]
-            for f in range(m):
-                parts[c] += beta_term(np.float64(x[f]), wh[f], beta)
+            parts[c] += divergence_row(X[i], wh, beta,
+                                       row_missing(miss_ptr, miss_idx, i))
     return ordered_sum(parts)
 
 

@@ -8,6 +8,7 @@ statistics. This module holds the storage-independent pieces of that loop;
 
 import numpy as np
 
+from . import _masked as M
 from . import _rows as R
 from ._common import N_CHUNKS
 from ._jit import kernel
@@ -38,9 +39,12 @@ def is_gram_rule(rule):
 
 @kernel()
 def check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-                      settings):
+                      miss_ptr, miss_idx, settings):
     """Raise ValueError unless the arrays of a pass fit an ``(n, m)`` X."""
     k = W.shape[1]
+    if miss_ptr.shape[0] != 0 and (miss_ptr.shape[0] != n + 1
+                                   or miss_ptr[n] != miss_idx.shape[0]):
+        raise ValueError("pass: the missing entries do not fit X")
     if W.shape[0] != n:
         raise ValueError("pass: W must have one row per row of X")
     if H.shape[0] != k or H.shape[1] != m:
@@ -69,7 +73,9 @@ def new_scratch(k, m):
     spread out densely (float64, zero); ``col`` (m,): non-zero positions;
     ``wg`` (ROW_GROUP, k): rows swept by coordinate descent; ``pg`` and
     ``order``: projected-gradient work space. ``m`` is 0 when the rule needs
-    no row-sized space.
+    no row-sized space. Rows with missing entries use ``row[1]`` and
+    ``row[2]`` for their corrections, ``col`` for their observed columns and
+    ``vec[2]`` for the row's own diagonal or row sums of ``H``.
     """
     return (np.empty((ROW_GROUP, k)), np.empty((3, max(k, ROW_GROUP))),
             np.zeros((5, m)), np.empty(m, dtype=np.int64),
@@ -79,47 +85,79 @@ def new_scratch(k, m):
 
 @kernel()
 def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
-               val, col, x_dense, sc):
+               val, col, x_dense, mc, sc):
     """Apply ``rule`` to row ``i`` of ``W`` (``w = W[i]``); return convergence.
 
-    The row of X is given as its non-zeros ``val``/``col`` and, for the beta
-    rule, densely as ``x_dense``; for the Frobenius rules ``sc[0][0]`` must
-    hold its ``x @ H.T``. ``aux`` is per rule: the graph pull ``strength *
-    (S W)[i]`` of the Frobenius rules (with ``aux_l2`` the matching extra l2
-    weight), the candidate rows of the projected-gradient rules; zero rows
-    when unused.
+    The row of X is given as its non-zeros ``val``/``col`` and densely as
+    ``x_dense`` (for the beta rule, and for coordinate descent on a mostly
+    missing row); for the Frobenius rules ``sc[0][0]`` must hold its ``x @
+    H.T``. ``mc`` holds the row's missing columns (sorted; empty for a fully
+    observed row, which goes through the unmasked code). ``aux`` is per
+    rule: the graph pull ``strength * (S W)[i]`` of the Frobenius rules
+    (with ``aux_l2`` the matching extra l2 weight), the candidate rows of
+    the projected-gradient rules; zero rows when unused.
     """
-    xh, vec, row, _, wg, pg, order = sc
+    xh, vec, row, oc, wg, pg, order = sc
     l1, l2, tol = s[L1], s[L2], s[TOL]
+    k = w.shape[0]
+    masked = mc.shape[0] > 0
     if rule == R.MU_FRO or rule == R.CD_FRO:
         if aux_l2.shape[0]:  # graph-regularised rows
-            for j in range(w.shape[0]):
+            for j in range(k):
                 xh[0, j] += aux[i, j]
             l2 = l2 + aux_l2[i]
-        if rule == R.MU_FRO:
+        if rule == R.MU_FRO and not masked:
             return R.mu_fro_row(xh[0], w, HHt, l1, l2, n_steps, tol, vec[0])
-        return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg, vec[0])
+        if rule == R.MU_FRO:
+            return M.mu_fro_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps,
+                                       tol, vec[0], row[1])
+        if not masked:
+            return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg,
+                             vec[0])
+        n_observed = Ht.shape[0] - mc.shape[0]
+        if 2 * n_observed < k + 2 * mc.shape[0]:  # fewer observed: use them
+            count = M.observed_columns(Ht.shape[0], mc, oc)
+            return M.cd_row_observed(x_dense, w, Ht, oc[:count], l1, l2,
+                                     n_steps, tol, row[2], vec[2])
+        return M.cd_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps, tol,
+                               row[1], vec[2])
     if rule == R.MU_KL:
-        return R.mu_kl_row(val, col, w, Ht, Hsum, l1, l2, n_steps, tol,
+        hsum = Hsum
+        if masked:
+            M.observed_hsum(Hsum, Ht, mc, vec[2])
+            hsum = vec[2][:k]
+        return R.mu_kl_row(val, col, w, Ht, hsum, l1, l2, n_steps, tol,
                            vec[0], vec[1])
     if rule == R.MU_BETA:
         return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], l1, l2,
-                             n_steps, tol, row[1], row[2], row[3], vec[0])
+                             n_steps, tol, row[1], row[2], row[3], vec[0], mc)
+    if masked:
+        raise ValueError("the projected-gradient rules take no missing values")
     kl = rule == R.PG_KL
     return R.pg_row(kl, xh[0], HHt, val, col, Ht, Hsum, w, aux[i],
                     s[RATIO], l1, l2, s[STEP], n_steps, tol, pg, order)
 
 
 @kernel()
-def stat_parts(accumulate, rule, k, m, proto, transposed):
-    """Per-chunk accumulators of a pass: ``(A, B, Nt, Dt, v)`` parts.
+def row_missing(miss_ptr, miss_idx, i):
+    """The sorted missing columns of row ``i`` (empty without missing entries)."""
+    if miss_ptr.shape[0] == 0:
+        return miss_idx[:0]
+    return miss_idx[miss_ptr[i]:miss_ptr[i + 1]]
+
+
+@kernel()
+def stat_parts(accumulate, rule, k, m, proto, transposed, masked):
+    """Per-chunk accumulators of a pass: ``(A, B, Nt, Dt, v, Ct)`` parts.
 
     Frobenius rules: ``A = W.T X`` (k, m) in X's dtype, or ``At = X.T W``
     (m, k) when ``transposed``, and ``B = W.T W``;
     KL and beta rules: ``Nt`` (m, k), the numerator of the H update, the
     beta rule's denominator ``Dt`` (m, k) and ``v = W.sum(axis=0)`` as (1,
-    k). Unused accumulators are (N_CHUNKS, 0, 0). ``A`` takes the dtype of
-    the array ``proto``.
+    k); with missing entries, ``Ct`` (m, k), the missing entries' share of
+    the denominator (see ``_masked.accumulate_missing``). Unused
+    accumulators are (N_CHUNKS, 0, 0). ``A`` takes the dtype of the array
+    ``proto``.
     """
     gram = is_gram_rule(rule)
     a = accumulate and gram
@@ -132,4 +170,6 @@ def stat_parts(accumulate, rule, k, m, proto, transposed):
     Nt = np.zeros((N_CHUNKS, m if r else 0, k if r else 0))
     Dt = np.zeros((N_CHUNKS, m if d else 0, k if d else 0))
     v = np.zeros((N_CHUNKS, 1 if r else 0, k if r else 0))
-    return A, B, Nt, Dt, v
+    c = accumulate and masked and rule != R.MU_BETA
+    Ct = np.zeros((N_CHUNKS, m if c else 0, k if c else 0))
+    return A, B, Nt, Dt, v, Ct

@@ -180,32 +180,37 @@ def wh_row(w, H, wh):
 
 
 @kernel()
-def _beta_ratios(x, wh, beta, num_w, den_w):
+def _beta_ratios(x, wh, beta, num_w, den_w, mc):
     """``x * wh^(beta - 2)`` into ``num_w`` and ``wh^(beta - 1)`` into ``den_w``.
 
-    ``wh`` is floored at EPSILON first, as in scikit-learn's MU.
+    ``wh`` is floored at EPSILON first, as in scikit-learn's MU; both are 0
+    at the missing columns ``mc``, which so drop out of every sum.
     """
     for f in range(wh.shape[0]):
         y = max(wh[f], EPSILON)
         den_w[f] = y ** (beta - 1.0)
         num_w[f] = x[f] * den_w[f] / y
+    for p in range(mc.shape[0]):
+        num_w[mc[p]] = 0.0
+        den_w[mc[p]] = 0.0
 
 
 @kernel()
 def mu_beta_row(x, w, H, beta, gamma, l1, l2, n_steps, tol, wh, num_w, den_w,
-                new):
+                new, mc):
     """Majorization-minimization steps for one row under any beta-divergence.
 
     ``w <- w * ((H (x wh^(b-2))) / (H wh^(b-1) + l1 + l2 w)) ** gamma`` with
     ``gamma`` = 1 / (2 - b) for b < 1, 1 for 1 <= b <= 2 and 1 / (b - 1)
     for b > 2 (Fevotte & Idier 2011), the exponents scikit-learn's MU uses.
-    ``x`` is the dense row (m,); ``wh``, ``num_w``, ``den_w`` (m,) and ``new``
-    (k,) are scratch.
+    ``x`` is the dense row (m,); its missing columns ``mc`` (sorted) are left
+    out of both sums. ``wh``, ``num_w``, ``den_w`` (m,) and ``new`` (k,) are
+    scratch.
     """
     k = w.shape[0]
     for _ in range(n_steps):
         wh_row(w, H, wh)
-        _beta_ratios(x, wh, beta, num_w, den_w)
+        _beta_ratios(x, wh, beta, num_w, den_w, mc)
         for j in range(k):
             num = dot(num_w, H[j])
             den = dot(den_w, H[j]) + l1 + l2 * w[j]
@@ -283,18 +288,23 @@ def kl_accumulate(x_val, x_col, w, Ht, num_t, w_sum, objective):
 
 @kernel()
 def beta_accumulate(x, w, H, beta, wh, num_w, den_w, num_t, den_t,
-                    objective):
+                    objective, mc):
     """Add one dense row's share of the beta-divergence H-update statistics.
 
     ``num_t[f, j] += w[j] x[f] wh[f]^(b-2)`` and ``den_t[f, j] += w[j]
-    wh[f]^(b-1)`` over every feature (the zeros of X enter the denominator
-    unless b = 1); returns the row's divergence when ``objective`` is true.
+    wh[f]^(b-1)`` over every observed feature (the zeros of X enter the
+    denominator unless b = 1; the missing columns ``mc`` do not); returns
+    the row's divergence over them when ``objective`` is true.
     """
     k = w.shape[0]
     wh_row(w, H, wh)
-    _beta_ratios(x, wh, beta, num_w, den_w)
+    _beta_ratios(x, wh, beta, num_w, den_w, mc)
     part = 0.0
+    q = 0
     for f in range(wh.shape[0]):
+        if q < mc.shape[0] and mc[q] == f:
+            q += 1
+            continue
         if objective:
             part += beta_term(x[f], wh[f], beta)
         for j in range(k):
