@@ -14,16 +14,12 @@ half-written.
 
 import argparse
 import contextlib
-import io
 import math
 import os
-import stat
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +27,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
-from . import __version__, _progress
+from . import __version__, _outputs, _progress
 from ._clusterer import NMFClusterer
 from ._losses import BETA_LOSSES
 from .datasets import (
@@ -49,8 +45,6 @@ EXIT_USAGE = 2
 #: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT.
 EXIT_INTERRUPTED = 130
 
-_FORMATS = {"--output": (".npy", ".csv"),
-            "--components-image": (".png", ".pdf", ".svg", ".jpg", ".jpeg")}
 _DEFAULT_N_CLUSTERS = 8
 _KMEANS_N_INIT = 10
 # The estimator's defaults, shown in --help and applied when an option is not
@@ -251,13 +245,17 @@ def _add_output_options(cluster):
 def _run_cluster(args):
     """The ``cluster`` command; returns the exit code."""
     _check_options(args)
-    outputs = _output_paths(args)  # before any work: a bad path costs no fit
+    # Before any work: a bad output path costs no fit.
+    outputs = _outputs.check_paths(
+        [("--output", args.output), ("--components-image", args.components_image)],
+        inputs=[path for path in (args.data, args.labels)
+                if path and path not in DATASETS])
     with _progress.report_phases():
         data = _load(args)
         X, y = data.data, data.target
         _check_values(X, data.name)
         _check_n_neighbors(args, X.shape[0])
-        image_shape = (_image_shape(data.image_shape, X.shape[1])
+        image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
                        if args.components_image else None)
         n_classes = None if y is None else len(np.unique(y))
         k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
@@ -275,12 +273,12 @@ def _run_cluster(args):
             _print_scores(y, rows)
 
         render = {
-            "--output": lambda path: _labels_bytes(path, model.labels_),
-            "--components-image": lambda path: _image_bytes(
+            "--output": lambda path: _outputs.labels_bytes(path, model.labels_),
+            "--components-image": lambda path: _outputs.image_bytes(
                 path, model.components_, image_shape),
         }
         with _progress.phase(f"writing {', '.join(str(o.path) for o in outputs)}"):
-            _write_outputs([(output, render[output.option]) for output in outputs])
+            _outputs.write_all([(output, render[output.option]) for output in outputs])
     for output in outputs:
         what = "Labels" if output.option == "--output" else "Components image"
         print(f"{what} written to {output.path}")
@@ -303,64 +301,6 @@ def _check_options(args):
         if value is not None and args.method not in methods:
             print(f"warning: {option} is not used by --method {args.method}",
                   file=sys.stderr)
-
-
-class _Output(NamedTuple):
-    option: str
-    path: Path  # as given, for messages
-    target: Path  # where to write: symbolic links are followed, and kept
-
-
-def _output_paths(args):
-    """The outputs as a list of ``_Output``, each checked writable."""
-    given = [("--output", args.output), ("--components-image", args.components_image)]
-    inputs = [path for path in (args.data, args.labels)
-              if path and path not in DATASETS]
-    outputs = []
-    for option, path in ((option, Path(path)) for option, path in given if path):
-        if path.suffix.lower() not in _FORMATS[option]:
-            raise ValueError(
-                f"{option} must end in {', '.join(_FORMATS[option][:-1])} or "
-                f"{_FORMATS[option][-1]}, got {str(path)!r}.")
-        if any(_same_file(path, Path(source)) for source in inputs):
-            raise ValueError(
-                f"{option} {str(path)!r} is an input file; choose another path "
-                "(inputs are never overwritten).")
-        outputs.append(_Output(option, path, Path(os.path.realpath(path))))
-        _check_writable(outputs[-1])
-    if len(outputs) == 2 and _same_file(outputs[0].target, outputs[1].target):
-        raise ValueError("--output and --components-image are the same file.")
-    return outputs
-
-
-def _same_file(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist yet
-        return Path(os.path.realpath(a)) == Path(os.path.realpath(b))
-
-
-def _check_writable(output):
-    """Create and remove a file beside the output: a failure costs no fit."""
-    option, path, target = output
-    if target.is_dir():
-        raise ValueError(f"{option} {str(path)!r} is a directory; give a file path.")
-    directory = target.parent
-    if not directory.exists():
-        raise ValueError(
-            f"{option}: directory {str(path.parent)!r} does not exist.")
-    if not directory.is_dir():
-        raise ValueError(f"{option}: {str(path.parent)!r} is not a directory.")
-    try:
-        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(
-            f"{option}: cannot create a file in directory {str(path.parent)!r}: "
-            f"{exc.strerror or exc}; choose a directory you can write to."
-        ) from None
 
 
 def _load(args):
@@ -541,117 +481,3 @@ def _print_scores(y, rows):
         accuracy = clustering_accuracy(y, labels)
         nmi = normalized_mutual_info_score(y, labels)
         print(f"{method:8}{accuracy:>10.4f}{nmi:>8.4f}{fit_time:>8.2f} s")
-
-
-# -- outputs: whole or not at all ----------------------------------------------
-def _write_outputs(outputs):
-    """Write every output whole, or none of them.
-
-    ``outputs`` holds ``(output, render)`` pairs; ``render(output.path)``
-    returns the file's bytes. Every output is rendered in
-    memory, written to a temporary file in its directory, flushed to disk
-    and checked, and only then are all moved into place with
-    :func:`os.replace` (atomic on one file system). On any failure the
-    temporary files are removed and the outputs already moved, if any, too.
-    """
-    temporary, moved = [], []
-    try:
-        for output, render in outputs:
-            try:
-                temporary.append((_write_temporary(output.target,
-                                                   render(output.path)),
-                                  output.target))
-            except OSError as exc:
-                raise ValueError(
-                    f"{output.option}: cannot write {str(output.path)!r}: "
-                    f"{exc.strerror or exc}; no output was written.") from None
-        for temp, target in temporary:
-            os.replace(temp, target)
-            moved.append(target)
-    except BaseException:
-        for leftover in [temp for temp, _ in temporary] + moved:
-            with contextlib.suppress(OSError):
-                os.unlink(leftover)
-        raise
-
-
-def _write_temporary(target, content):
-    """Write ``content`` to a new temporary file beside ``target``; its path."""
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if os.stat(temp).st_size != len(content):
-            raise OSError(f"only part of the {len(content)} bytes was written")
-        os.chmod(temp, _new_file_mode(target))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return temp
-
-
-def _new_file_mode(target):
-    """The mode ``target`` has, or the one a new file gets (0o666 less umask)."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(os.stat(target).st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _labels_bytes(path, labels):
-    stream = io.BytesIO()
-    if path.suffix.lower() == ".csv":
-        np.savetxt(stream, labels, fmt="%d", header="label", comments="")
-    else:
-        np.save(stream, labels)
-    return stream.getvalue()
-
-
-def _image_shape(image_shape, n_features):
-    """Shape to draw one component as an image, or a ValueError saying why not."""
-    if image_shape is not None:
-        return tuple(image_shape)
-    side = math.isqrt(n_features)
-    if side * side != n_features:
-        raise ValueError(
-            f"--components-image: cannot draw {n_features} features as an "
-            "image; the image shape is unknown and n_features is not a "
-            "perfect square. Save a 3-D .npy stack (n_samples, height, "
-            "width) to give the shape.")
-    return (side, side)
-
-
-def _image_bytes(path, components, image_shape):
-    stream = io.BytesIO()
-    _save_components_image(stream, path.suffix.lower().lstrip("."), components,
-                           image_shape)
-    return stream.getvalue()
-
-
-def _save_components_image(stream, fmt, components, image_shape):
-    """Draw the rows of ``components`` as a grid of images (Agg, no display)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ValueError(
-            "--components-image needs matplotlib: pip install matplotlib") from None
-    k = components.shape[0]
-    # Five columns as in the MNIST study's 2 x 5 grid; square-ish beyond 25.
-    n_cols = min(k, max(5, math.ceil(math.sqrt(k))))
-    n_rows = math.ceil(k / n_cols)
-    figure = Figure(figsize=(1.6 * n_cols, 1.7 * n_rows))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(n_rows, n_cols, squeeze=False)
-    for index, ax in enumerate(axes.ravel()):
-        ax.set_axis_off()
-        if index < k:
-            ax.imshow(components[index].reshape(image_shape), cmap="gray_r")
-            ax.set_title(f"component {index}", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(stream, format=fmt)
