@@ -12,9 +12,7 @@ or not at all: nothing the user passed, and no earlier output, is left
 half-written.
 """
 
-import argparse
 import contextlib
-import math
 import os
 import sys
 import time
@@ -27,9 +25,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
-from . import __version__, _outputs, _progress
+from . import _options, _outputs, _progress
 from ._clusterer import NMFClusterer
-from ._losses import BETA_LOSSES
+from ._options import DEFAULT_N_CLUSTERS, DEFAULTS
 from .datasets import (
     DATASETS,
     FILE_EXTENSIONS,
@@ -45,11 +43,7 @@ EXIT_USAGE = 2
 #: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT.
 EXIT_INTERRUPTED = 130
 
-_DEFAULT_N_CLUSTERS = 8
 _KMEANS_N_INIT = 10
-# The estimator's defaults, shown in --help and applied when an option is not
-# given, so that the two cannot drift apart.
-_DEFAULTS = NMFClusterer().get_params()
 
 
 def main(argv=None):
@@ -86,160 +80,9 @@ def main(argv=None):
         return EXIT_INTERRUPTED
 
 
-def _beta_loss(text):
-    """argparse type: a named beta-divergence or a number."""
-    if text in BETA_LOSSES:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(
-            f"expected {', '.join(BETA_LOSSES)} or a number, got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_float(text):
-    """argparse type: a finite number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
 def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="sknmfcluster",
-        description="Non-negative matrix factorization as a clusterer.",
-    )
-    parser.add_argument("--version", action="version",
-                        version=f"sknmfcluster {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    cluster = commands.add_parser(
-        "cluster",
-        help="cluster a data set or a data file with NMFClusterer",
-        description=(
-            "Cluster DATA with NMFClusterer, report accuracy and NMI against "
-            "the labels (next to KMeans) when there are labels, and save the "
-            "cluster labels. Results go to stdout, whose first line names the "
-            "data set actually used; progress goes to stderr."
-        ),
-        epilog=(
-            "A .csv file has labels when its header's last column is named "
-            "label, y or target, or in the column --label-column names. "
-            "Lines and columns in messages are counted from 1. Errors exit "
-            "with code 2 and leave no output file behind."
-        ),
-    )
-    _add_data_options(cluster)
-    _add_model_options(cluster)
-    _add_output_options(cluster)
-    cluster.set_defaults(run=_run_cluster)
-    return parser
-
-
-def _add_data_options(cluster):
-    cluster.add_argument(
-        "data", nargs="?", default="digits", metavar="DATA",
-        help="'digits', 'mnist' (falls back to digits offline, see "
-             "--no-fallback) or a .npy, .csv or sparse .npz file "
-             "(default: digits)")
-    cluster.add_argument(
-        "--labels", metavar="FILE",
-        help="labels to score against, one per sample: a 1-D .npy array or "
-             "a .csv/.txt file with one label per line (replaces the data's "
-             "own labels)")
-    cluster.add_argument(
-        "--label-column", metavar="COLUMN",
-        help="for .csv data: the column holding the labels, by header name "
-             "or by number (1 = first, -1 = last) (default: the last column "
-             "when it is named label, y or target)")
-    cluster.add_argument(
-        "--no-fallback", action="store_true",
-        help="when mnist cannot be downloaded, fail (exit 2) instead of "
-             "using digits")
-
-
-def _add_model_options(cluster):
-    cluster.add_argument(
-        "--n-clusters", type=_positive_int, metavar="K",
-        help="number of clusters (default: number of classes when there are "
-             f"labels, else {_DEFAULT_N_CLUSTERS})")
-    cluster.add_argument("--method", choices=("symmetric", "graph", "nmf"),
-                         default=_DEFAULTS["method"],
-                         help="symmetric NMF of the k-nearest-neighbour graph "
-                              "(most accurate), graph-regularised NMF, or plain "
-                              "NMF of the data (default: %(default)s)")
-    cluster.add_argument("--n-neighbors", type=_positive_int, metavar="N",
-                         help="neighbours per sample in the graph of the "
-                              "symmetric and graph methods, below the number "
-                              f"of samples (default: {_DEFAULTS['n_neighbors']})")
-    cluster.add_argument("--graph-strength", type=_non_negative_float,
-                         metavar="L",
-                         help="weight of the graph regulariser of --method "
-                              "graph, relative to the root mean square of the "
-                              "data (default: "
-                              f"{_DEFAULTS['graph_strength']:g})")
-    cluster.add_argument("--assign-labels", choices=("auto", "argmax", "kmeans"),
-                         default=_DEFAULTS["assign_labels"],
-                         help="labels from the largest component of each "
-                              "sample's code, or from KMeans on the codes; "
-                              "auto is kmeans for --method graph, argmax "
-                              "otherwise (default: %(default)s)")
-    cluster.add_argument("--beta-loss", type=_beta_loss, default="frobenius",
-                         metavar="LOSS",
-                         help="beta-divergence: frobenius, kullback-leibler, "
-                              "itakura-saito or a number beta (default: "
-                              "frobenius)")
-    cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
-                         help="update rule: coordinate descent or multiplicative "
-                              "updates (default: auto, cd for frobenius and mu "
-                              "for the other losses)")
-    cluster.add_argument("--init",
-                         choices=("spectral", "random", "nndsvd", "nndsvda",
-                                  "nndsvdar"),
-                         help="initialisation (default: the estimator's: "
-                              "spectral for --method symmetric, else nndsvda "
-                              "when K <= min(n_samples, n_features)); "
-                              "spectral is for --method symmetric only")
-    cluster.add_argument("--n-init", type=_positive_int, default=1, metavar="N",
-                         help="fits from different inits, best kept (default: 1)")
-    cluster.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
-                         help="maximum number of iterations (default: 200)")
-    cluster.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                         help="relative decrease of the objective to stop at "
-                              "(default: 1e-4)")
-    cluster.add_argument("--random-state", type=int, default=0, metavar="S",
-                         help="seed of NMF and KMeans (default: 0)")
-
-
-def _add_output_options(cluster):
-    cluster.add_argument("--output", default="labels.npy", metavar="PATH",
-                         help="where to write the labels, .npy or .csv "
-                              "(default: labels.npy)")
-    cluster.add_argument("--components-image", metavar="PATH",
-                         help="save the components as a grid of images "
-                              "(needs matplotlib)")
-    cluster.add_argument("--no-kmeans", action="store_true",
-                         help="do not fit KMeans for comparison")
-    cluster.add_argument("--verbose", action="store_true",
-                         help="print the NMF objective during the fit (on stderr)")
+    """The parser, with the ``cluster`` command wired to :func:`_run_cluster`."""
+    return _options.build_parser(run_cluster=_run_cluster)
 
 
 def _run_cluster(args):
@@ -258,7 +101,7 @@ def _run_cluster(args):
         image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
                        if args.components_image else None)
         n_classes = None if y is None else len(np.unique(y))
-        k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
+        k = args.n_clusters or n_classes or DEFAULT_N_CLUSTERS
         classes = "no labels" if y is None else f"{n_classes} classes"
         print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
 
@@ -390,7 +233,7 @@ def _check_n_neighbors(args, n_samples):
                          "at least 2.")
     if args.method == "nmf":
         return
-    n_neighbors = args.n_neighbors or _DEFAULTS["n_neighbors"]
+    n_neighbors = args.n_neighbors or DEFAULTS["n_neighbors"]
     if n_neighbors >= n_samples:
         default = "" if args.n_neighbors else " (the default)"
         raise ValueError(
@@ -419,8 +262,8 @@ def _fit_nmf(args, X, k):
     """Fit NMFClusterer; return the model, the fit time and the compile time."""
     model = NMFClusterer(
         n_clusters=k, method=args.method,
-        n_neighbors=args.n_neighbors or _DEFAULTS["n_neighbors"],
-        graph_strength=(_DEFAULTS["graph_strength"] if args.graph_strength is None
+        n_neighbors=args.n_neighbors or DEFAULTS["n_neighbors"],
+        graph_strength=(DEFAULTS["graph_strength"] if args.graph_strength is None
                         else args.graph_strength),
         assign_labels=args.assign_labels,
         beta_loss=args.beta_loss, solver=args.solver, init=args.init,
@@ -441,11 +284,11 @@ def _fit_nmf(args, X, k):
 def _describe(model):
     """``NMFClusterer(...)`` with the parameters that shape this fit."""
     shown = {"n_clusters": model.n_clusters, "method": model.method}
-    if model.method != "nmf" and model.n_neighbors != _DEFAULTS["n_neighbors"]:
+    if model.method != "nmf" and model.n_neighbors != DEFAULTS["n_neighbors"]:
         shown["n_neighbors"] = model.n_neighbors
     if model.method == "graph":
         shown["graph_strength"] = model.graph_strength
-    if model.assign_labels != _DEFAULTS["assign_labels"]:
+    if model.assign_labels != DEFAULTS["assign_labels"]:
         shown["assign_labels"] = model.assign_labels
     return f"NMFClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
