@@ -12,18 +12,12 @@ or not at all: nothing the user passed, and no earlier output, is left
 half-written.
 """
 
-import argparse
 import contextlib
-import io
-import math
 import os
-import stat
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,9 +25,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
-from . import __version__, _progress
+from . import _options, _outputs, _progress
 from ._clusterer import NMFClusterer
-from ._losses import BETA_LOSSES
+from ._options import DEFAULT_N_CLUSTERS, DEFAULTS
 from .datasets import (
     DATASETS,
     FILE_EXTENSIONS,
@@ -49,13 +43,7 @@ EXIT_USAGE = 2
 #: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT.
 EXIT_INTERRUPTED = 130
 
-_FORMATS = {"--output": (".npy", ".csv"),
-            "--components-image": (".png", ".pdf", ".svg", ".jpg", ".jpeg")}
-_DEFAULT_N_CLUSTERS = 8
 _KMEANS_N_INIT = 10
-# The estimator's defaults, shown in --help and applied when an option is not
-# given, so that the two cannot drift apart.
-_DEFAULTS = NMFClusterer().get_params()
 
 
 def main(argv=None):
@@ -92,175 +80,28 @@ def main(argv=None):
         return EXIT_INTERRUPTED
 
 
-def _beta_loss(text):
-    """argparse type: a named beta-divergence or a number."""
-    if text in BETA_LOSSES:
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(
-            f"expected {', '.join(BETA_LOSSES)} or a number, got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative_float(text):
-    """argparse type: a finite number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
 def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="sknmfcluster",
-        description="Non-negative matrix factorization as a clusterer.",
-    )
-    parser.add_argument("--version", action="version",
-                        version=f"sknmfcluster {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    cluster = commands.add_parser(
-        "cluster",
-        help="cluster a data set or a data file with NMFClusterer",
-        description=(
-            "Cluster DATA with NMFClusterer, report accuracy and NMI against "
-            "the labels (next to KMeans) when there are labels, and save the "
-            "cluster labels. Results go to stdout, whose first line names the "
-            "data set actually used; progress goes to stderr."
-        ),
-        epilog=(
-            "A .csv file has labels when its header's last column is named "
-            "label, y or target, or in the column --label-column names. "
-            "Lines and columns in messages are counted from 1. Errors exit "
-            "with code 2 and leave no output file behind."
-        ),
-    )
-    _add_data_options(cluster)
-    _add_model_options(cluster)
-    _add_output_options(cluster)
-    cluster.set_defaults(run=_run_cluster)
-    return parser
-
-
-def _add_data_options(cluster):
-    cluster.add_argument(
-        "data", nargs="?", default="digits", metavar="DATA",
-        help="'digits', 'mnist' (falls back to digits offline, see "
-             "--no-fallback) or a .npy, .csv or sparse .npz file "
-             "(default: digits)")
-    cluster.add_argument(
-        "--labels", metavar="FILE",
-        help="labels to score against, one per sample: a 1-D .npy array or "
-             "a .csv/.txt file with one label per line (replaces the data's "
-             "own labels)")
-    cluster.add_argument(
-        "--label-column", metavar="COLUMN",
-        help="for .csv data: the column holding the labels, by header name "
-             "or by number (1 = first, -1 = last) (default: the last column "
-             "when it is named label, y or target)")
-    cluster.add_argument(
-        "--no-fallback", action="store_true",
-        help="when mnist cannot be downloaded, fail (exit 2) instead of "
-             "using digits")
-
-
-def _add_model_options(cluster):
-    cluster.add_argument(
-        "--n-clusters", type=_positive_int, metavar="K",
-        help="number of clusters (default: number of classes when there are "
-             f"labels, else {_DEFAULT_N_CLUSTERS})")
-    cluster.add_argument("--method", choices=("symmetric", "graph", "nmf"),
-                         default=_DEFAULTS["method"],
-                         help="symmetric NMF of the k-nearest-neighbour graph "
-                              "(most accurate), graph-regularised NMF, or plain "
-                              "NMF of the data (default: %(default)s)")
-    cluster.add_argument("--n-neighbors", type=_positive_int, metavar="N",
-                         help="neighbours per sample in the graph of the "
-                              "symmetric and graph methods, below the number "
-                              f"of samples (default: {_DEFAULTS['n_neighbors']})")
-    cluster.add_argument("--graph-strength", type=_non_negative_float,
-                         metavar="L",
-                         help="weight of the graph regulariser of --method "
-                              "graph, relative to the root mean square of the "
-                              "data (default: "
-                              f"{_DEFAULTS['graph_strength']:g})")
-    cluster.add_argument("--assign-labels", choices=("auto", "argmax", "kmeans"),
-                         default=_DEFAULTS["assign_labels"],
-                         help="labels from the largest component of each "
-                              "sample's code, or from KMeans on the codes; "
-                              "auto is kmeans for --method graph, argmax "
-                              "otherwise (default: %(default)s)")
-    cluster.add_argument("--beta-loss", type=_beta_loss, default="frobenius",
-                         metavar="LOSS",
-                         help="beta-divergence: frobenius, kullback-leibler, "
-                              "itakura-saito or a number beta (default: "
-                              "frobenius)")
-    cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
-                         help="update rule: coordinate descent or multiplicative "
-                              "updates (default: auto, cd for frobenius and mu "
-                              "for the other losses)")
-    cluster.add_argument("--init",
-                         choices=("spectral", "random", "nndsvd", "nndsvda",
-                                  "nndsvdar"),
-                         help="initialisation (default: the estimator's: "
-                              "spectral for --method symmetric, else nndsvda "
-                              "when K <= min(n_samples, n_features)); "
-                              "spectral is for --method symmetric only")
-    cluster.add_argument("--n-init", type=_positive_int, default=1, metavar="N",
-                         help="fits from different inits, best kept (default: 1)")
-    cluster.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
-                         help="maximum number of iterations (default: 200)")
-    cluster.add_argument("--tol", type=_non_negative_float, default=1e-4,
-                         help="relative decrease of the objective to stop at "
-                              "(default: 1e-4)")
-    cluster.add_argument("--random-state", type=int, default=0, metavar="S",
-                         help="seed of NMF and KMeans (default: 0)")
-
-
-def _add_output_options(cluster):
-    cluster.add_argument("--output", default="labels.npy", metavar="PATH",
-                         help="where to write the labels, .npy or .csv "
-                              "(default: labels.npy)")
-    cluster.add_argument("--components-image", metavar="PATH",
-                         help="save the components as a grid of images "
-                              "(needs matplotlib)")
-    cluster.add_argument("--no-kmeans", action="store_true",
-                         help="do not fit KMeans for comparison")
-    cluster.add_argument("--verbose", action="store_true",
-                         help="print the NMF objective during the fit (on stderr)")
+    """The parser, with the ``cluster`` command wired to :func:`_run_cluster`."""
+    return _options.build_parser(run_cluster=_run_cluster)
 
 
 def _run_cluster(args):
     """The ``cluster`` command; returns the exit code."""
     _check_options(args)
-    outputs = _output_paths(args)  # before any work: a bad path costs no fit
+    # Before any work: a bad output path costs no fit.
+    outputs = _outputs.check_paths(
+        [("--output", args.output), ("--components-image", args.components_image)],
+        inputs=[path for path in (args.data, args.labels)
+                if path and path not in DATASETS])
     with _progress.report_phases():
         data = _load(args)
         X, y = data.data, data.target
         _check_values(X, data.name)
         _check_n_neighbors(args, X.shape[0])
-        image_shape = (_image_shape(data.image_shape, X.shape[1])
+        image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
                        if args.components_image else None)
         n_classes = None if y is None else len(np.unique(y))
-        k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
+        k = args.n_clusters or n_classes or DEFAULT_N_CLUSTERS
         classes = "no labels" if y is None else f"{n_classes} classes"
         print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
 
@@ -275,12 +116,12 @@ def _run_cluster(args):
             _print_scores(y, rows)
 
         render = {
-            "--output": lambda path: _labels_bytes(path, model.labels_),
-            "--components-image": lambda path: _image_bytes(
+            "--output": lambda path: _outputs.labels_bytes(path, model.labels_),
+            "--components-image": lambda path: _outputs.image_bytes(
                 path, model.components_, image_shape),
         }
         with _progress.phase(f"writing {', '.join(str(o.path) for o in outputs)}"):
-            _write_outputs([(output, render[output.option]) for output in outputs])
+            _outputs.write_all([(output, render[output.option]) for output in outputs])
     for output in outputs:
         what = "Labels" if output.option == "--output" else "Components image"
         print(f"{what} written to {output.path}")
@@ -303,64 +144,6 @@ def _check_options(args):
         if value is not None and args.method not in methods:
             print(f"warning: {option} is not used by --method {args.method}",
                   file=sys.stderr)
-
-
-class _Output(NamedTuple):
-    option: str
-    path: Path  # as given, for messages
-    target: Path  # where to write: symbolic links are followed, and kept
-
-
-def _output_paths(args):
-    """The outputs as a list of ``_Output``, each checked writable."""
-    given = [("--output", args.output), ("--components-image", args.components_image)]
-    inputs = [path for path in (args.data, args.labels)
-              if path and path not in DATASETS]
-    outputs = []
-    for option, path in ((option, Path(path)) for option, path in given if path):
-        if path.suffix.lower() not in _FORMATS[option]:
-            raise ValueError(
-                f"{option} must end in {', '.join(_FORMATS[option][:-1])} or "
-                f"{_FORMATS[option][-1]}, got {str(path)!r}.")
-        if any(_same_file(path, Path(source)) for source in inputs):
-            raise ValueError(
-                f"{option} {str(path)!r} is an input file; choose another path "
-                "(inputs are never overwritten).")
-        outputs.append(_Output(option, path, Path(os.path.realpath(path))))
-        _check_writable(outputs[-1])
-    if len(outputs) == 2 and _same_file(outputs[0].target, outputs[1].target):
-        raise ValueError("--output and --components-image are the same file.")
-    return outputs
-
-
-def _same_file(a, b):
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist yet
-        return Path(os.path.realpath(a)) == Path(os.path.realpath(b))
-
-
-def _check_writable(output):
-    """Create and remove a file beside the output: a failure costs no fit."""
-    option, path, target = output
-    if target.is_dir():
-        raise ValueError(f"{option} {str(path)!r} is a directory; give a file path.")
-    directory = target.parent
-    if not directory.exists():
-        raise ValueError(
-            f"{option}: directory {str(path.parent)!r} does not exist.")
-    if not directory.is_dir():
-        raise ValueError(f"{option}: {str(path.parent)!r} is not a directory.")
-    try:
-        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(
-            f"{option}: cannot create a file in directory {str(path.parent)!r}: "
-            f"{exc.strerror or exc}; choose a directory you can write to."
-        ) from None
 
 
 def _load(args):
@@ -450,7 +233,7 @@ def _check_n_neighbors(args, n_samples):
                          "at least 2.")
     if args.method == "nmf":
         return
-    n_neighbors = args.n_neighbors or _DEFAULTS["n_neighbors"]
+    n_neighbors = args.n_neighbors or DEFAULTS["n_neighbors"]
     if n_neighbors >= n_samples:
         default = "" if args.n_neighbors else " (the default)"
         raise ValueError(
@@ -479,8 +262,8 @@ def _fit_nmf(args, X, k):
     """Fit NMFClusterer; return the model, the fit time and the compile time."""
     model = NMFClusterer(
         n_clusters=k, method=args.method,
-        n_neighbors=args.n_neighbors or _DEFAULTS["n_neighbors"],
-        graph_strength=(_DEFAULTS["graph_strength"] if args.graph_strength is None
+        n_neighbors=args.n_neighbors or DEFAULTS["n_neighbors"],
+        graph_strength=(DEFAULTS["graph_strength"] if args.graph_strength is None
                         else args.graph_strength),
         assign_labels=args.assign_labels,
         beta_loss=args.beta_loss, solver=args.solver, init=args.init,
@@ -501,11 +284,11 @@ def _fit_nmf(args, X, k):
 def _describe(model):
     """``NMFClusterer(...)`` with the parameters that shape this fit."""
     shown = {"n_clusters": model.n_clusters, "method": model.method}
-    if model.method != "nmf" and model.n_neighbors != _DEFAULTS["n_neighbors"]:
+    if model.method != "nmf" and model.n_neighbors != DEFAULTS["n_neighbors"]:
         shown["n_neighbors"] = model.n_neighbors
     if model.method == "graph":
         shown["graph_strength"] = model.graph_strength
-    if model.assign_labels != _DEFAULTS["assign_labels"]:
+    if model.assign_labels != DEFAULTS["assign_labels"]:
         shown["assign_labels"] = model.assign_labels
     return f"NMFClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
@@ -541,117 +324,3 @@ def _print_scores(y, rows):
         accuracy = clustering_accuracy(y, labels)
         nmi = normalized_mutual_info_score(y, labels)
         print(f"{method:8}{accuracy:>10.4f}{nmi:>8.4f}{fit_time:>8.2f} s")
-
-
-# -- outputs: whole or not at all ----------------------------------------------
-def _write_outputs(outputs):
-    """Write every output whole, or none of them.
-
-    ``outputs`` holds ``(output, render)`` pairs; ``render(output.path)``
-    returns the file's bytes. Every output is rendered in
-    memory, written to a temporary file in its directory, flushed to disk
-    and checked, and only then are all moved into place with
-    :func:`os.replace` (atomic on one file system). On any failure the
-    temporary files are removed and the outputs already moved, if any, too.
-    """
-    temporary, moved = [], []
-    try:
-        for output, render in outputs:
-            try:
-                temporary.append((_write_temporary(output.target,
-                                                   render(output.path)),
-                                  output.target))
-            except OSError as exc:
-                raise ValueError(
-                    f"{output.option}: cannot write {str(output.path)!r}: "
-                    f"{exc.strerror or exc}; no output was written.") from None
-        for temp, target in temporary:
-            os.replace(temp, target)
-            moved.append(target)
-    except BaseException:
-        for leftover in [temp for temp, _ in temporary] + moved:
-            with contextlib.suppress(OSError):
-                os.unlink(leftover)
-        raise
-
-
-def _write_temporary(target, content):
-    """Write ``content`` to a new temporary file beside ``target``; its path."""
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if os.stat(temp).st_size != len(content):
-            raise OSError(f"only part of the {len(content)} bytes was written")
-        os.chmod(temp, _new_file_mode(target))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return temp
-
-
-def _new_file_mode(target):
-    """The mode ``target`` has, or the one a new file gets (0o666 less umask)."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(os.stat(target).st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _labels_bytes(path, labels):
-    stream = io.BytesIO()
-    if path.suffix.lower() == ".csv":
-        np.savetxt(stream, labels, fmt="%d", header="label", comments="")
-    else:
-        np.save(stream, labels)
-    return stream.getvalue()
-
-
-def _image_shape(image_shape, n_features):
-    """Shape to draw one component as an image, or a ValueError saying why not."""
-    if image_shape is not None:
-        return tuple(image_shape)
-    side = math.isqrt(n_features)
-    if side * side != n_features:
-        raise ValueError(
-            f"--components-image: cannot draw {n_features} features as an "
-            "image; the image shape is unknown and n_features is not a "
-            "perfect square. Save a 3-D .npy stack (n_samples, height, "
-            "width) to give the shape.")
-    return (side, side)
-
-
-def _image_bytes(path, components, image_shape):
-    stream = io.BytesIO()
-    _save_components_image(stream, path.suffix.lower().lstrip("."), components,
-                           image_shape)
-    return stream.getvalue()
-
-
-def _save_components_image(stream, fmt, components, image_shape):
-    """Draw the rows of ``components`` as a grid of images (Agg, no display)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ValueError(
-            "--components-image needs matplotlib: pip install matplotlib") from None
-    k = components.shape[0]
-    # Five columns as in the MNIST study's 2 x 5 grid; square-ish beyond 25.
-    n_cols = min(k, max(5, math.ceil(math.sqrt(k))))
-    n_rows = math.ceil(k / n_cols)
-    figure = Figure(figsize=(1.6 * n_cols, 1.7 * n_rows))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(n_rows, n_cols, squeeze=False)
-    for index, ax in enumerate(axes.ravel()):
-        ax.set_axis_off()
-        if index < k:
-            ax.imshow(components[index].reshape(image_shape), cmap="gray_r")
-            ax.set_title(f"component {index}", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(stream, format=fmt)
