@@ -96,7 +96,7 @@ def _run_cluster(args):
     with _progress.report_phases():
         data = _load(args)
         X, y = data.data, data.target
-        _check_values(X, data.name)
+        _check_values(X, data.name, allow_missing=args.method == "nmf")
         _check_n_neighbors(args, X.shape[0])
         image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
                        if args.components_image else None)
@@ -111,7 +111,10 @@ def _run_cluster(args):
               f"reconstruction error {model.reconstruction_err_:.4g}")
         if y is not None:
             rows = [("NMF", model.labels_, fit_time)]
-            if not args.no_kmeans:
+            if not args.no_kmeans and _has_missing(X):
+                print("KMeans cannot fit missing values: not compared.",
+                      file=sys.stderr)
+            elif not args.no_kmeans:
                 rows.append(("KMeans", *_fit_kmeans(X, k, args.random_state)))
             _print_scores(y, rows)
 
@@ -195,20 +198,31 @@ def _load_labels(path, data):
     return labels
 
 
-def _check_values(X, name):
-    """Refuse NaN, infinite and negative values, saying where the first one is."""
+def _has_missing(X):
+    """Whether X has a NaN (a missing value)."""
+    return bool(np.isnan(X.data if sp.issparse(X) else X).any())
+
+
+def _check_values(X, name, allow_missing=False):
+    """Refuse infinite and negative values, and NaN unless they may be missing.
+
+    The message says where the first one is.
+    """
     values = X.data if sp.issparse(X) else X
-    finite = np.isfinite(values)
+    finite = np.isfinite(values) | (np.isnan(values) if allow_missing
+                                    else False)
     if not finite.all():
         row, column = _position(X, np.flatnonzero(~finite)[0])
         value = values.flat[np.flatnonzero(~finite)[0]]
-        why = ("a missing value: NMF needs every value; fill or drop the "
+        why = ("a missing value: this method needs every value; use --method "
+               "nmf, which fits the observed values only, or fill or drop the "
                "missing values first" if np.isnan(value) else
                "NMF needs finite values")
         raise ValueError(
             f"{name}: sample {row}, feature {column} is {value} ({why}); samples "
             "and features are counted from 1.")
-    negative = np.flatnonzero(values.ravel() < 0)
+    with np.errstate(invalid="ignore"):
+        negative = np.flatnonzero(values.ravel() < 0)
     if negative.size:
         row, column = _position(X, negative[0])
         raise ValueError(

@@ -1,5 +1,6 @@
 """``non_negative_factorization``: scikit-learn's function, with fixed parts."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -43,8 +44,10 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     r"""Non-negative matrix factorization ``X ~ W H``, optionally with ``H`` fixed.
 
     The function of :func:`sklearn.decomposition.non_negative_factorization`
-    on this package's engine, with the same parameters, penalties and
-    defaults, plus ``fixed_components``: with ``init="custom"``, the rows of
+    on this package's engine, with its parameters, penalties and defaults
+    (except ``solver="auto"``, the coordinate descent for the Frobenius loss
+    and the multiplicative updates otherwise, and no ``shuffle``), plus
+    ``fixed_components``: with ``init="custom"``, the rows of
     ``H`` listed there keep their given values while the others are learned
     (known parts, such as the spectrum of a known source, next to new
     ones). With ``update_H=False`` every row of ``H`` is fixed and only the
@@ -80,9 +83,9 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
         False solves the codes of ``X`` with ``H`` fixed.
     fixed_components : array-like of int, default=None
         Indices of the rows of the custom ``H`` that stay fixed.
-    beta_loss : float or {"frobenius", "kullback-leibler", \
-"itakura-saito"}, default="frobenius"
-        Beta-divergence :math:`D_\beta`, as in scikit-learn.
+    beta_loss : float or {"frobenius", "kullback-leibler", "itakura-saito"}
+        Beta-divergence :math:`D_\beta`, as in scikit-learn; the default is
+        ``"frobenius"``.
     solver : {"auto", "cd", "mu"}, default="auto"
         ``"cd"`` (Frobenius only) or ``"mu"``; ``"auto"`` is ``"cd"`` for the
         Frobenius loss and ``"mu"`` otherwise.
@@ -107,7 +110,7 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     -------
     W : ndarray of shape (n_samples, n_components)
     H : ndarray of shape (n_components, n_features)
-        The fitted components (``H`` itself with ``update_H=False``).
+        The fitted components (with ``update_H=False``, the given ``H``).
     n_iter : int
         Iterations of the fit; with ``update_H=False``, ``max_iter``, the
         bound on each sample's steps (each stops on its own).
@@ -147,7 +150,7 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     penalties = Penalties(alpha_W * rho * m, alpha_W * (1 - rho) * m,
                           a_H * rho * n, a_H * (1 - rho) * n)
     if not update_H:
-        return _codes_only(X, storage, H, n_components, loss, solver,
+        return _codes_only(X, storage, W, H, n_components, loss, solver,
                            penalties, max_iter, tol)
     check_custom_factors(X, W, H, init)
     rank = _rank(X, W, H, n_components, init == "custom")
@@ -197,11 +200,16 @@ def _free_rows(fixed_components, rank, init):
     return free
 
 
-def _codes_only(X, storage, H, n_components, loss, solver, penalties,
+def _codes_only(X, storage, W, H, n_components, loss, solver, penalties,
                 max_iter, tol):
     """``update_H=False``: the codes of X with H fixed, each row on its own."""
     if H is None:
         raise ValueError("update_H=False needs the fixed components H.")
+    if W is not None:
+        warnings.warn("When update_H=False, the provided initial W is not "
+                      "used: every sample's codes start from the same "
+                      "constant.", RuntimeWarning, stacklevel=3)
+    check_custom_factors(X, None, H, "custom")
     H = check_array(H, dtype=X.dtype, ensure_non_negative=True,
                     input_name="H")
     if H.shape[1] != X.shape[1] or (isinstance(n_components, Integral)

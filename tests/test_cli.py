@@ -390,11 +390,9 @@ def _make_bad_file(path, kind):
         ("X.npy", "inf", "sample 4, feature 2 is inf"),
         ("X.npz", "dense npz", "not a sparse matrix saved with scipy.sparse.save_npz"),
         ("X.npz", "random npz", "is not a .npz archive"),
-        ("X.npz", "nan npz", "sample 2, feature 3 is nan"),
         ("X.csv", "ragged csv", "line 3 has 1 field where line 1 has 2"),
         ("X.csv", "ragged csv with labels", "line 3 has 4 fields where line 1 has 3"),
         ("X.csv", "text in csv", "line 3, column 2: 'oops' is not a number"),
-        ("X.csv", "nan csv", "sample 2, feature 2 is nan"),
         ("X.npy", "directory", "is a directory"),
     ],
 )
@@ -404,6 +402,20 @@ def test_cli_bad_file_is_exit_2_with_a_message(run, tmp_path, name, kind, messag
     assert code == 2, err
     assert message in _error(err)
     assert "pickle" not in err
+    assert not (tmp_path / "labels.npy").exists()
+
+
+@pytest.mark.parametrize("name, kind, message", [
+    ("X.npz", "nan npz", "sample 2, feature 3 is nan"),
+    ("X.csv", "nan csv", "sample 2, feature 2 is nan"),
+])
+def test_cli_missing_value_is_exit_2_for_the_graph_methods(run, tmp_path, name,
+                                                           kind, message):
+    # --method nmf fits missing values (see test_cli_method_nmf_fits_...)
+    _make_bad_file(tmp_path / name, kind)
+    code, _, err = run(name, "--n-clusters", "2", "--method", "symmetric")
+    assert code == 2, err
+    assert message in _error(err) and "--method nmf" in _error(err)
     assert not (tmp_path / "labels.npy").exists()
 
 
@@ -810,3 +822,18 @@ def test_readme_usage_lists_every_option():
     usage = readme.split("## The command line", 1)[1].split("```", 2)[1]
     for option in _cluster_options() + ["--version"]:
         assert option in usage or option == "--help", option
+
+
+def test_cli_method_nmf_fits_missing_values(run, tmp_path, blocks):
+    X, y = blocks
+    X = X.copy()
+    X[::7, 1] = np.nan
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    code, out, err = run("X.npy", "--method", "nmf", "--n-clusters", "3",
+                         "--labels", "y.npy")
+    assert code == 0, err
+    assert "KMeans cannot fit missing values" in err
+    assert _scores(out)["NMF"][0] > 0.9
+    code, _, err = run("X.npy", "--n-clusters", "3")  # the graph method
+    assert code == 2 and "--method nmf" in err

@@ -100,6 +100,11 @@ def test_codes_with_h_fixed_are_the_nonnegative_least_squares(X):
     np.testing.assert_array_equal(H_out, H)
     expected = np.array([nnls(H.T, x)[0] for x in X])
     np.testing.assert_allclose(W, expected, rtol=1e-5, atol=1e-7)
+    with pytest.warns(RuntimeWarning, match="initial W is not used"):
+        non_negative_factorization(X, W=W, H=H, update_H=False, max_iter=5)
+    with pytest.raises(TypeError, match="same dtype as X"):
+        non_negative_factorization(X, H=H.astype(np.float32),
+                                   update_H=False)
 
 
 @pytest.mark.parametrize("solver", ["cd", "mu"])

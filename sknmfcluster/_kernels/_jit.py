@@ -58,7 +58,7 @@ def _interrupted(exc):
 
 def interruptible(dispatcher):
     """Wrap an entry kernel so that Ctrl-C during it raises KeyboardInterrupt."""
-    @functools.wraps(dispatcher.py_func)
+    @functools.wraps(getattr(dispatcher, "py_func", dispatcher))
     def call(*args):
         try:
             return dispatcher(*args)
