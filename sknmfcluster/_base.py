@@ -56,6 +56,20 @@ SHARED_DOC = {
         ``transform`` stops a sample once the largest change of its codes is
         at most ``tol`` times their largest entry. ``tol=0`` runs
         ``max_iter`` iterations.""",
+    "batch_size": """batch_size : int, default=None
+        ``None`` fits all of ``X`` at once. An integer fits it in batches of
+        that many samples, one batch prepared at a time (online NMF, see
+        :meth:`partial_fit`): ``max_iter`` is then the number of epochs
+        (passes over ``X``) and ``tol`` applies to the objective of an
+        epoch. A memory-mapped ``X`` then streams through in memory bounded
+        by the batch. The components start from the first batch.""",
+    "forget_factor": """forget_factor : float in (0, 1], default=0.7
+        Weight of the earlier batches' statistics when a batch is added, as
+        in :class:`sklearn.decomposition.MiniBatchNMF`: each
+        :meth:`partial_fit` multiplies them by ``forget_factor``; with
+        ``batch_size``, an epoch multiplies them by it (each batch by
+        ``forget_factor ** (batch_size / n_samples)``). 1 keeps every batch
+        with equal weight.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
         Seed of the random initialisation and of the randomized SVD used by
         the NNDSVD inits. Pass an int for reproducible results: they are the
@@ -131,6 +145,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "forget_factor": [Interval(Real, 0, 1, closed="right")],
     }
 
     # -- validation ---------------------------------------------------------
@@ -240,6 +256,7 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         codes never depend on the other samples of a batch.
         """
         self._code_init = code_init(result.W)
+        self._x_scale = storage.scale
         self.components_ = result.H
         self.n_iter_ = int(result.n_iter)
         W = self._solve_codes(storage)

@@ -14,6 +14,8 @@ from . import _engine, _graph, _neighbors, _problems, _progress, _spectral
 from ._base import _BaseNMF, code_init, fill_doc, fit_transaction
 from ._init import INITS, RANDOM_INITS, check_custom_factors
 from ._labels import NO_CLUSTER, normalized_codes
+from ._losses import NO_PENALTIES
+from ._streaming import OnlineFitMixin
 
 #: Inits that differ from run to run, so that restarts repeat them: the
 #: spectral init's KMeans and eigensolver are seeded from the random state.
@@ -24,7 +26,7 @@ KMEANS_N_INIT = 10
 
 
 @fill_doc
-class NMFClusterer(ClusterMixin, _BaseNMF):
+class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
     r"""Clustering by non-negative matrix factorization.
 
     Three factorizations, chosen by ``method``:
@@ -182,6 +184,11 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         the part of the sparse affinity that no rank-``n_clusters`` matrix
         explains, so a decrease relative to it would stop too early.
 
+    %(batch_size)s ``method="nmf"`` only: the graph methods need every
+        sample at once.
+
+    %(forget_factor)s
+
     %(random_state)s
 
     %(verbose)s
@@ -254,7 +261,8 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
     def __init__(self, n_clusters=8, *, method="symmetric", n_neighbors=10,
                  graph_strength=2000.0, assign_labels="auto",
                  beta_loss="frobenius", solver="auto", init=None, n_init=1,
-                 max_iter=200, tol=1e-4, random_state=None, verbose=0):
+                 max_iter=200, tol=1e-4, batch_size=None, forget_factor=0.7,
+                 random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.method = method
         self.n_neighbors = n_neighbors
@@ -266,6 +274,8 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.batch_size = batch_size
+        self.forget_factor = forget_factor
         self.random_state = random_state
         self.verbose = verbose
 
@@ -298,6 +308,8 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
             check_custom_factors(X, W, H, self.init)
             self._check_fit_params(X)
             self._check_solver()  # rejects solver="cd" with KL before any work
+            if self.batch_size is not None:
+                return self._fit_transform_in_batches(X, W, H)
             storage = self._prepare_fit(X)
             method = METHODS[self.method]
             with _progress.phase(f"fitting {self.method!r} with "
@@ -329,6 +341,36 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
                 "al.'s update for other losses needs a dense n_samples x "
                 "n_samples solve. Use method='symmetric' or 'nmf' with "
                 f"beta_loss={self.beta_loss!r}.")
+
+    def _fit_transform_in_batches(self, X, W, H):
+        """``fit_transform`` with ``batch_size``: plain NMF, online."""
+        self._check_online(partial=False)
+        codes = self._fit_in_batches(X, W, H)
+        self._label_kmeans = self._fit_label_rule(codes)
+        self.labels_ = self._labels(codes)
+        self._warn_if_degenerate(X.shape[0])
+        return codes
+
+    def _check_online(self, partial=True):
+        """Online fits (``partial_fit``, ``batch_size``) are for ``method="nmf"``."""
+        if self.method != "nmf":
+            raise ValueError(
+                f"partial_fit and batch_size need method='nmf', not "
+                f"method={self.method!r}: a neighbour graph needs every "
+                "sample at once. Use method='nmf', or fit without batches.")
+        if partial and self.assign_labels == "kmeans":
+            raise ValueError(
+                "partial_fit cannot fit the KMeans of assign_labels='kmeans', "
+                "which needs the codes of every sample: use "
+                "assign_labels='argmax', or fit with batch_size.")
+
+    def _online_penalties(self, storage):
+        return NO_PENALTIES
+
+    def _set_online_fitted(self, H):
+        self.components_ = H
+        self._method = "nmf"
+        self._label_kmeans = None
 
     def _warn_if_degenerate(self, n_samples):
         """Warn when clusters came out empty or the graph is too dense to cut."""

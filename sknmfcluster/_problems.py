@@ -114,32 +114,41 @@ class PlainNMF:
 
     def h_step(self, stats):
         """H-steps from the statistics of a pass, in place."""
-        pen = self.penalties
-        if not self.cd or stats.masked:
-            # with missing entries each column of H has its own Gram matrix:
-            # the multiplicative step needs none
-            self.loss.h_update(self.H, stats, pen.l1_H, pen.l2_H, INNER_H_FRO,
-                               free=self.free)
-            return
-        A, B, H = stats.A, stats.B, self.H
-        if self.free is not None:
-            # the fixed rows C enter the free rows' problem as a constant:
-            # min_h 0.5 h B_FF h - (A_F - B_FC H_C) h, column by column
-            free, fixed = self.free, ~self.free
-            A = A[free] - B[np.ix_(free, fixed)] @ H[fixed].astype(np.float64)
-            B = B[np.ix_(free, free)]
-            H = H[free]
-        Ht = np.ascontiguousarray(H.T)
-        K.solve_gram_rows(Ht, np.ascontiguousarray(A.T), np.ascontiguousarray(B),
-                          pen.l1_H, pen.l2_H, INNER_H_CD, 0.0)
-        if self.free is None:
-            self.H[...] = Ht.T
-        else:
-            self.H[self.free] = Ht.T
+        h_step(self.H, stats, self.loss, cd=self.cd, penalties=self.penalties,
+               free=self.free)
 
     def result(self):
         root = float(np.sqrt(self.storage.scale))  # a power of two
         return _unscaled(self.W, root), _unscaled(self.H, root)
+
+
+def h_step(H, stats, loss, *, cd, penalties, free=None):
+    """H-steps from a pass's statistics, in place: coordinate descent or MU.
+
+    Coordinate descent solves each column of ``H`` from ``A = W.T X`` and
+    ``B = W.T W``; with missing entries each column has its own Gram matrix
+    and the multiplicative step, which needs none, is taken instead. With
+    ``free`` (a boolean mask of the rows of H) the other rows stay fixed.
+    """
+    pen = penalties
+    if not cd or stats.masked:
+        loss.h_update(H, stats, pen.l1_H, pen.l2_H, INNER_H_FRO, free=free)
+        return
+    A, B, H_free = stats.A, stats.B, H
+    if free is not None:
+        # the fixed rows C enter the free rows' problem as a constant:
+        # min_h 0.5 h B_FF h - (A_F - B_FC H_C) h, column by column
+        fixed = ~free
+        A = A[free] - B[np.ix_(free, fixed)] @ H[fixed].astype(np.float64)
+        B = B[np.ix_(free, free)]
+        H_free = H[free]
+    Ht = np.ascontiguousarray(H_free.T)
+    K.solve_gram_rows(Ht, np.ascontiguousarray(A.T), np.ascontiguousarray(B),
+                      pen.l1_H, pen.l2_H, INNER_H_CD, 0.0)
+    if free is None:
+        H[...] = Ht.T
+    else:
+        H[free] = Ht.T
 
 
 def laplacian_form(W, SW, degrees):

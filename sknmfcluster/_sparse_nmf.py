@@ -16,8 +16,9 @@ from . import _engine, _problems
 from ._base import _BaseNMF, fill_doc, fit_transaction
 from ._init import check_custom_factors
 from ._kernels import _hoyer
-from ._losses import Penalties
+from ._losses import NO_PENALTIES, Penalties
 from ._projected import ProjectedNMF
+from ._streaming import OnlineFitMixin
 
 
 def mean_sparseness(X):
@@ -31,7 +32,7 @@ def mean_sparseness(X):
 
 
 @fill_doc
-class SparseNMF(_BaseNMF):
+class SparseNMF(OnlineFitMixin, _BaseNMF):
     r"""Non-negative matrix factorization with sparse parts.
 
     Factorises non-negative data as :math:`X \approx W H`, with ``W`` of
@@ -140,6 +141,12 @@ class SparseNMF(_BaseNMF):
     %(max_iter)s
 
     %(tol)s
+
+    %(batch_size)s Not with a sparseness target or the scale-free
+        penalties, which need the whole data (``penalty_scaling="sklearn"``
+        penalties can be used).
+
+    %(forget_factor)s
 
     %(random_state)s
 
@@ -272,7 +279,8 @@ class SparseNMF(_BaseNMF):
                  sparseness_codes=None, alpha_W=0.0, alpha_H=0.0,
                  l1_ratio=1.0, penalty_scaling="scale-free",
                  beta_loss="frobenius", solver="auto", init=None,
-                 max_iter=200, tol=1e-4, random_state=None, verbose=0):
+                 max_iter=200, tol=1e-4, batch_size=None, forget_factor=0.7,
+                 random_state=None, verbose=0):
         self.n_components = n_components
         self.sparseness_components = sparseness_components
         self.sparseness_codes = sparseness_codes
@@ -285,6 +293,8 @@ class SparseNMF(_BaseNMF):
         self.init = init
         self.max_iter = max_iter
         self.tol = tol
+        self.batch_size = batch_size
+        self.forget_factor = forget_factor
         self.random_state = random_state
         self.verbose = verbose
 
@@ -330,6 +340,37 @@ class SparseNMF(_BaseNMF):
                 "sample. Use alpha_W for sparser codes, or fill the missing "
                 "values first (sklearn.impute).")
 
+    def _check_online(self):
+        """Online fits (``partial_fit``, ``batch_size``) are plain NMF."""
+        if self._constrained():
+            raise ValueError(
+                "partial_fit and batch_size fit plain NMF, with "
+                "penalty_scaling='sklearn' penalties if any: a sparseness "
+                "target or the scale-free penalties need the whole data. Fit "
+                "without batch_size, or use penalty_scaling='sklearn'.")
+
+    def _online_penalties(self, storage):
+        if self.penalty_scaling == "sklearn":
+            return self._penalties(storage)
+        return NO_PENALTIES
+
+    def _set_online_fitted(self, H):
+        """Unit-norm parts, as a plain fit leaves them; the codes' scale moves."""
+        norms = np.linalg.norm(H.astype(np.float64), axis=1)
+        norms[norms == 0] = 1.0
+        if self.penalty_scaling == "sklearn":
+            norms[:] = 1.0  # scikit-learn's parts keep their scale
+        self.components_ = (H / norms[:, None]).astype(H.dtype)
+        self._code_init = self._code_init * norms
+        self._code_penalty = (0.0, 0.0) if self.penalty_scaling != "sklearn" \
+            else self._sklearn_code_penalty()
+        self._code_ratio = None
+        self.n_components_ = H.shape[0]
+
+    def _sklearn_code_penalty(self):
+        alpha = self.alpha_W * self.n_features_in_
+        return (alpha * self.l1_ratio, alpha * (1.0 - self.l1_ratio))
+
     def _targets(self):
         return (self.sparseness_components is not None
                 or self.sparseness_codes is not None)
@@ -372,6 +413,13 @@ class SparseNMF(_BaseNMF):
                     "norm, where scikit-learn's penalties have other units. "
                     "Use penalty_scaling='scale-free'.")
             self._fit_rank = self._resolve_rank(X, W, H)
+            if self.batch_size is not None:
+                self._check_online()
+                codes = self._fit_in_batches(X, W, H)
+                self.sparseness_ = {
+                    "components": mean_sparseness(self.components_),
+                    "codes": mean_sparseness(codes)}
+                return codes
             storage = self._prepare_fit(X)
             if self._constrained():
                 result = self._fit_projected(storage, W, H)
@@ -393,10 +441,7 @@ class SparseNMF(_BaseNMF):
 
     def _fit_sklearn_penalties(self, storage, W, H):
         """Plain NMF with scikit-learn's penalties; the parts keep their scale."""
-        n, m = storage.shape
-        alpha = self.alpha_W * m
-        self._code_penalty = (alpha * self.l1_ratio,
-                              alpha * (1.0 - self.l1_ratio))
+        self._code_penalty = self._sklearn_code_penalty()
         self._code_ratio = None
         return self._fit_plain(storage, W, H,
                                penalties=self._penalties(storage))

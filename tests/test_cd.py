@@ -62,7 +62,7 @@ def test_cd_h_step_matches_numpy(X_dense):
                                  solver="cd",
                                  penalties=Penalties(l1_H=0.1, l2_H=0.05))
     empty = np.zeros(0)
-    problem.h_step(Stats(A, B, empty, empty, empty, 0.0))
+    problem.h_step(Stats(A, B, empty, empty, empty, np.zeros((0, 0)), 0.0))
     np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
 
 
