@@ -15,7 +15,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _engine, _problems, _storage
+from . import _dask, _engine, _problems, _storage
+from ._dask import is_dask_array
 from ._init import INITS, RANDOM_INITS, default_init, initialize
 from ._losses import BETA_LOSSES, NO_PENALTIES, Loss, beta_value, reconstruction_error
 
@@ -153,8 +154,16 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _check_input(self, X, *, reset, min_samples=1):
         """Validate ``X`` (float32/float64, dense or CSR/CSC, non-negative).
 
-        NaN (a missing entry) passes; infinity does not.
+        NaN (a missing entry) passes; infinity does not. A Dask array is
+        checked in one read of its chunks and stays a Dask array.
         """
+        if is_dask_array(X):
+            X = _dask.validate(X, n_features=None if reset
+                               else self.n_features_in_)
+            if reset:
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
+            return X
         try:
             return validate_data(
                 self,
@@ -218,7 +227,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         the result does not depend on the BLAS thread count.
         """
         rank = self._rank()
-        init = init or self.init or default_init(rank, *storage.shape)
+        init = init or self.init or default_init(rank, *storage.shape,
+                                                 local=storage.local)
         rng = check_random_state(self.random_state)
         root = float(np.sqrt(storage.scale))
 
@@ -331,6 +341,9 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         W : ndarray of shape (n_samples, n_components)
             Non-negative codes, in the dtype of ``components_``.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            return np.vstack(_dask.map_blocks(self.transform, X))
         return self._solve_codes(self._prepare(X))
 
     def inverse_transform(self, X):
@@ -378,6 +391,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         score : float
             ``-divergence(X, transform(X) @ components_) / n_samples``.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            return float(sum(_dask.map_blocks(self._score_sum, X))
+                         / X.shape[0])
         storage = self._prepare(X)
         W = self._solve_codes(storage)
         divergence, log2_scale = data_divergence(storage, self._loss, W,
@@ -390,6 +407,10 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"its divergence is about 2^{np.log2(divergence) + log2_scale:.0f}. "
                 "NMF is scale-equivariant: divide X by a constant first.")
         return score
+
+    def _score_sum(self, X):
+        """``score(X)`` times the number of samples: a chunk's share."""
+        return self.score(X) * X.shape[0]
 
     def _allows_missing(self):
         """Whether NaN in X is fitted as missing (see :meth:`_check_missing`)."""

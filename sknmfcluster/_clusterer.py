@@ -9,8 +9,11 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from . import _engine, _graph, _neighbors, _problems, _progress, _spectral
+from . import _dask, _engine, _graph, _neighbors, _problems, _progress
+from . import _spectral
+from ._dask import is_dask_array
 from ._base import _BaseNMF, code_init, fill_doc, fit_transaction
 from ._init import INITS, RANDOM_INITS, check_custom_factors
 from ._labels import NO_CLUSTER, normalized_codes
@@ -20,6 +23,12 @@ from ._streaming import OnlineFitMixin
 #: Inits that differ from run to run, so that restarts repeat them: the
 #: spectral init's KMeans and eigensolver are seeded from the random state.
 RESTART_INITS = (*RANDOM_INITS, "spectral")
+
+#: On a Dask array, the graph methods are fitted on a uniform sample of at
+#: most this many rows, and every row is then solved against the fit chunk
+#: by chunk (a neighbour graph needs every sample of the fit in one place;
+#: the exact search up to this size takes seconds).
+DASK_GRAPH_SAMPLE = 20_000
 
 #: Restarts of the KMeans that turns codes into labels (``assign_labels``).
 KMEANS_N_INIT = 10
@@ -304,6 +313,8 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
             Codes of the training data, equal to ``transform(X)``.
         """
         with fit_transaction(self):
+            if is_dask_array(X) and self.method != "nmf":
+                return self._fit_on_sample(X, W, H)
             X = self._check_input(X, reset=True, min_samples=2)
             check_custom_factors(X, W, H, self.init)
             self._check_fit_params(X)
@@ -341,6 +352,34 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
                 "al.'s update for other losses needs a dense n_samples x "
                 "n_samples solve. Use method='symmetric' or 'nmf' with "
                 f"beta_loss={self.beta_loss!r}.")
+
+    def _fit_on_sample(self, X, W, H):
+        """The graph methods on a Dask array: fit a sample, label every row.
+
+        A neighbour graph needs every sample of the fit in one place, so the
+        graph is fitted on a uniform sample of at most
+        ``DASK_GRAPH_SAMPLE`` rows (drawn with ``random_state``) gathered
+        into this process; every row is then solved against it chunk by
+        chunk on the workers, as ``predict`` solves new samples.
+        """
+        if W is not None or H is not None:
+            raise ValueError(
+                "init='custom' cannot start a graph method on a Dask array: "
+                "the graph is fitted on a sample of the rows. Pass the "
+                "sample in memory instead.")
+        X = self._check_input(X, reset=True)
+        n = X.shape[0]
+        size = min(n, DASK_GRAPH_SAMPLE)
+        rows = np.sort(check_random_state(self.random_state).choice(
+            n, size, replace=False))
+        with _progress.phase(f"gathering a sample of {size} of {n} rows",
+                             verbose=self.verbose):
+            sample = np.asarray(X[rows].compute())
+        self.fit(sample)
+        with _progress.phase("labelling every row", verbose=self.verbose):
+            codes = np.vstack(_dask.map_blocks(self.transform, X))
+        self.labels_ = self._labels(codes)
+        return codes
 
     def _fit_transform_in_batches(self, X, W, H):
         """``fit_transform`` with ``batch_size``: plain NMF, online."""
@@ -460,6 +499,9 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
             whose codes are all zero (all-zero samples, with
             ``method="nmf"``). On the training data it equals ``labels_``.
         """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            return np.concatenate(_dask.map_blocks(self.predict, X))
         return self._labels(self._solve_codes(self._prepare(X)))
 
 

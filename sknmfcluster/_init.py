@@ -23,8 +23,13 @@ RANDOM_INITS = ("random", "nndsvdar")
 ZERO_LIFT = 1e-6
 
 
-def default_init(rank, n_samples, n_features):
-    """scikit-learn's rule: nndsvda when the rank allows an SVD, else random."""
+def default_init(rank, n_samples, n_features, local=True):
+    """scikit-learn's rule: nndsvda when the rank allows an SVD, else random.
+
+    Data not in local memory (a Dask array) has no SVD at hand: random.
+    """
+    if not local:
+        return "random"
     return "nndsvda" if rank <= min(n_samples, n_features) else "random"
 
 
@@ -87,6 +92,14 @@ def _nndsvd(X, rank, rng, fill):
     return W, H
 
 
+def _check_local(X, init):
+    """The SVD inits read all of X: refuse them for data not in memory."""
+    if not hasattr(X, "ndim") and not sp.issparse(X):
+        raise ValueError(
+            f"init={init!r} needs an SVD of all of X, which a Dask array is "
+            "not gathered for: use init='random' or init='custom'.")
+
+
 def _custom(X, rank, W, H):
     if W is None or H is None:
         raise ValueError("init='custom' needs both W and H passed to fit.")
@@ -145,6 +158,7 @@ def initialize(X, rank, init, rng, W=None, H=None):
     elif init == "custom":
         W0, H0 = _custom(X, rank, W, H)
     else:
+        _check_local(X, init)
         fill = {"nndsvd": None, "nndsvda": "mean", "nndsvdar": "random"}[init]
         W0, H0 = _nndsvd(X, rank, rng, fill)
     scale = typical_scale(X, rank)

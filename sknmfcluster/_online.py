@@ -25,7 +25,7 @@ memory-mapped X streams through in memory bounded by the batch.
 import numpy as np
 
 from . import _kernels as K
-from ._engine import row_settings, solve_rows
+from ._engine import row_settings
 from ._kernels import EPSILON
 from ._problems import h_step
 from ._storage import Factors, Stats
@@ -73,8 +73,8 @@ class OnlineNMF:
         W = np.empty((storage.shape[0], self.H.shape[0]), dtype=self.H.dtype)
         W[...] = w0
         factors = Factors(self.H)
-        solve_rows(storage, W, factors, self.rule, config,
-                   max_iter=self.max_iter)
+        storage.solve_rows(W, factors, self.rule, config,
+                           max_iter=self.max_iter)
         stats = storage.run_pass(W, factors, self.rule,
                                  K.ACCUMULATE | K.OBJECTIVE, 0, config)
         objective = loss.objective(stats, storage.sq_norm, self.H, self.H) \

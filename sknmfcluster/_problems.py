@@ -20,7 +20,7 @@ The sparseness-projected problem of :class:`~sknmfcluster.SparseNMF` is in
 import numpy as np
 
 from . import _kernels as K
-from ._engine import fit, row_settings, solve_rows
+from ._engine import fit, row_settings
 from ._losses import NO_PENALTIES, Loss, fro_from_stats
 from ._storage import Factors, range_scale
 
@@ -314,14 +314,14 @@ def solve_codes(storage, H, loss, w0, *, max_iter, tol, solver="mu", l1=0.0,
         l2=l2 * np.exp2(2 * np.log2(factor) - log2_d) if l2 else 0.0,
         tol=tol, beta=loss.beta, gamma=loss.gamma)
     factors = Factors(H_s)
-    solve_rows(storage, W, factors, rule, config, max_iter=max_iter)
+    storage.solve_rows(W, factors, rule, config, max_iter=max_iter)
     W[storage.unobserved_rows()] = 0  # no entry, no information: no codes
     if ratio is not None:
         config[K.RATIO] = ratio
         config[K.STEP] = pg_step(loss, H_s, config[K.L2])
         # each row's candidate start is the row itself
-        solve_rows(storage, W, factors, pg_rule(loss), config,
-                   max_iter=max_iter, aux=W)
+        storage.solve_rows(W, factors, pg_rule(loss), config,
+                           max_iter=max_iter, aux=W)
     return _unscaled(W, factor)
 
 

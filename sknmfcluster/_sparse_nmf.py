@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _engine, _problems
 from ._base import _BaseNMF, fill_doc, fit_transaction
+from ._dask import is_dask_array
 from ._init import check_custom_factors
 from ._kernels import _hoyer
 from ._losses import NO_PENALTIES, Penalties
@@ -413,6 +414,11 @@ class SparseNMF(OnlineFitMixin, _BaseNMF):
                     "norm, where scikit-learn's penalties have other units. "
                     "Use penalty_scaling='scale-free'.")
             self._fit_rank = self._resolve_rank(X, W, H)
+            if is_dask_array(X) and self._constrained():
+                raise ValueError(
+                    "A sparseness target or the scale-free penalties need all "
+                    "of X in memory; on a Dask array SparseNMF fits plain NMF "
+                    "(with penalty_scaling='sklearn' penalties if any).")
             if self.batch_size is not None:
                 self._check_online()
                 codes = self._fit_in_batches(X, W, H)

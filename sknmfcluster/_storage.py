@@ -140,7 +140,21 @@ def _pass_arguments(W, factors, aux, aux_l2, done, missing):
             _NO_DONE if done is None else done, missing.ptr, missing.idx)
 
 
-class Dense:
+class _Local:
+    """What the storages in local memory share."""
+
+    #: All of X is in memory: every init can read it.
+    local = True
+
+    def solve_rows(self, W, factors, rule, config, *, max_iter, aux=None,
+                   aux_l2=None):
+        """:func:`._engine.solve_rows` on this storage."""
+        from ._engine import solve_rows  # noqa: PLC0415 (no import cycle)
+        return solve_rows(self, W, factors, rule, config, max_iter=max_iter,
+                          aux=aux, aux_l2=aux_l2)
+
+
+class Dense(_Local):
     """Dense ``X`` (n, m), C-contiguous float32 or float64, divided by ``scale``.
 
     ``missing`` lists the entries that were NaN; ``X`` holds zeros there.
@@ -210,7 +224,7 @@ class Dense:
                      self.missing.transpose(self.X.shape))
 
 
-class Csr:
+class Csr(_Local):
     """CSR ``X`` (n, m) as ``(data, indices, indptr)``, divided by ``scale``.
 
     The column copy that the fit passes gather their statistics from is
@@ -342,8 +356,12 @@ def prepare(X, scale=None):
     zeros, missing entries, a non-contiguous array, or data outside the safe
     range, divided by ``scale`` — chosen from the data unless given). NaN
     means missing: in dense input every NaN, in sparse input every stored
-    NaN (the entries not stored are zeros).
+    NaN (the entries not stored are zeros). A Dask array becomes a
+    :class:`._dask.DaskStorage`, whose chunks are prepared where they are.
     """
+    if type(X).__module__.split(".")[0] == "dask":
+        from ._dask import DaskStorage  # noqa: PLC0415 (optional dependency)
+        return DaskStorage(X, scale)
     if sp.issparse(X):
         return _prepare_csr(sp.csr_matrix(X), scale)
     missing = NOTHING_MISSING

@@ -14,6 +14,7 @@ from sklearn.utils._available_if import available_if
 
 from . import _engine, _storage
 from ._base import code_init, fit_transaction
+from ._dask import is_dask_array
 from ._init import default_init, initialize
 from ._online import Epochs, OnlineNMF
 
@@ -122,7 +123,8 @@ class OnlineFitMixin:
         online = OnlineNMF(self._loss, H0, **self._online_options(first))
         rho = self.forget_factor ** (size / n)
         epochs = Epochs(online, batches, n, code_init(W0), rho, code_init)
-        init = self.init or default_init(self._rank(), *first.shape)
+        init = self.init or default_init(self._rank(), *first.shape,
+                                         local=first.local)
         result = _engine.fit([(init, lambda: epochs)], max_iter=self.max_iter,
                              tol=self.tol, verbose=self.verbose)
         root = float(np.sqrt(scale))
@@ -162,7 +164,8 @@ class OnlineFitMixin:
     def _initial(self, storage, W, H):
         """Initial factors from one batch, in its scaled space."""
         rank = self._rank()
-        init = self.init or default_init(rank, *storage.shape)
+        init = self.init or default_init(rank, *storage.shape,
+                                         local=storage.local)
         root = float(np.sqrt(storage.scale))
         return initialize(storage.to_scipy(), rank, init,
                           check_random_state(self.random_state),
@@ -176,10 +179,18 @@ class OnlineFitMixin:
 
 
 def _largest(X):
-    """The largest observed entry of X (dense, sparse or memory-mapped).
+    """The largest observed entry of X (dense, sparse, memory-mapped, Dask).
 
     ``fmax`` skips NaN without the copy ``nanmax`` makes of a whole array.
     """
+    if is_dask_array(X):
+        return float(X.map_blocks(_block_largest, dtype=np.float64,
+                                  chunks=(1, 1)).max().compute())
     values = X.data if hasattr(X, "tocsr") else X
     return float(np.fmax.reduce(values, axis=None, initial=0.0))
+
+
+def _block_largest(block):
+    return np.array([[np.fmax.reduce(np.asarray(block), axis=None,
+                                     initial=0.0)]])
 
