@@ -58,7 +58,8 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import normalize  # noqa: E402
 
 from sknmfcluster import NMFClusterer  # noqa: E402
-from sknmfcluster import _graph, _neighbors, _spectral, _storage  # noqa: E402
+from sknmfcluster import (_engine, _neighbors, _problems, _spectral,  # noqa: E402
+                          _storage)
 from sknmfcluster.metrics import clustering_accuracy  # noqa: E402
 
 N_NEIGHBORS = 10
@@ -162,7 +163,9 @@ def symmetric_graph_variant(mode):
         S = sp.csr_matrix(G.maximum(G.T)) if mode == "max" else _neighbors.symmetrize(G)
         A, _ = _neighbors.degree_normalize(S)
         W0 = _spectral.init_symnmf(A, S, k, "spectral", np.random.RandomState(s))
-        return _graph.fit_symnmf(A, W0, 200, 1e-4).W.argmax(axis=1)
+        result = _engine.fit([("spectral", lambda: _problems.SymNMF(A, W0))],
+                             max_iter=200, tol=1e-4)
+        return result.W.argmax(axis=1)
     return run
 
 
