@@ -39,7 +39,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.mathjax",
+    "local_mathjax",  # sphinx.ext.mathjax, with MathJax served from _static
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -53,6 +53,13 @@ default_role = "literal"
 # as plain code text; broken references inside this site still warn (a
 # missing :ref: label or document is a warning whatever ``nitpicky`` says).
 nitpicky = False
+
+# -- MathJax (served from the built site) ------------------------------------
+
+# A file under _static: the local_mathjax extension copies MathJax there from
+# the django-static-mathjax package of the ``doc`` extra, so the formulas
+# render offline. sphinx.ext.mathjax's default is a CDN address.
+mathjax_path = "mathjax/tex-mml-chtml.js"
 
 # -- autodoc, autosummary, numpydoc -------------------------------------------
 
