@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+import numba
 from sphinx.util import logging
 
 import sknmfcluster
@@ -43,6 +44,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "page_checks",  # no CDN, no build-machine paths or warnings in the pages
 ]
 
 templates_path = ["_templates"]
@@ -101,7 +103,17 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "matplotlib_animations": False,
     "image_srcset": [],
+    # The execution-times pages load their table scripts from CDNs and show
+    # the build machine's timings; each example page keeps its running time.
+    "write_computation_times": False,
 }
+
+# sknmfcluster announces the first Numba compile of a process on standard
+# error, and sphinx-gallery puts what an example writes there into its page:
+# the example that happened to compile first, which depends on what the build
+# machine's Numba cache holds, would show the announcement. One throwaway
+# compile here, before any example runs, takes it into the build log.
+numba.njit(lambda x: x + 1)(1)
 
 # -- HTML ------------------------------------------------------------------------
 
