@@ -125,6 +125,16 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         distance should see them). Clipped to the number of training samples
         for tiny data. Unused by ``method="nmf"``.
 
+    neighbors : {"auto", "exact", "nndescent"}, default="auto"
+        How the graph methods find the nearest neighbours: ``"exact"``
+        brute force, whose cost grows with the square of the number of
+        samples; ``"nndescent"`` an approximate graph (NN-descent) that
+        finds nearly all of them at a cost that grows about linearly, seeded
+        from ``random_state``; ``"auto"`` NN-descent from 20,000 training
+        samples on and exact below. Either way candidates are ranked by
+        exactly computed distances, ties by index. See the scaling page of
+        the User Guide. Unused by ``method="nmf"``.
+
     graph_strength : float, default=100.0
         Weight :math:`\lambda` of the graph regulariser of
         ``method="graph"``; the codes of neighbouring samples are pulled
@@ -239,6 +249,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"symmetric", "graph", "nmf"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "neighbors": [StrOptions({"auto", "exact", "nndescent"})],
         "graph_strength": [Interval(Real, 0, None, closed="left")],
         "assign_labels": [StrOptions({"argmax", "kmeans"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
@@ -246,12 +257,13 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
     }
 
     def __init__(self, n_clusters=8, *, method="symmetric", n_neighbors=10,
-                 graph_strength=100.0, assign_labels="argmax",
+                 neighbors="auto", graph_strength=100.0, assign_labels="argmax",
                  beta_loss="frobenius", solver="auto", init=None, n_init=1,
                  max_iter=200, tol=1e-4, random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.method = method
         self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
         self.graph_strength = graph_strength
         self.assign_labels = assign_labels
         self.beta_loss = beta_loss
@@ -341,7 +353,8 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         rank, rng = self.n_clusters, check_random_state(self.random_state)
 
         def fit_one(init):
-            W0 = _spectral.init_symnmf(A, S, rank, init, rng, W)
+            W0 = _spectral.init_symnmf(A, S, rank, init, rng, W,
+                                       verbose=self.verbose)
             return _graph.fit_symnmf(A, W0, self.max_iter, self.tol,
                                      self.verbose)
 
@@ -352,7 +365,9 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
     def _neighbour_graph(self, X):
         """Prepared ``X``, its neighbour rows ``G``, the graph ``S``, degrees."""
         Xp = _storage.prepare(X)
-        self._nn = _neighbors.fit_neighbors(Xp, self.n_neighbors)
+        self._nn = _neighbors.fit_neighbors(
+            Xp, self.n_neighbors, method=self.neighbors,
+            random_state=self.random_state, verbose=self.verbose)
         G = _neighbors.query_graph(self._nn, Xp, X.dtype)
         S = _neighbors.symmetrize(G)
         return Xp, G, S, np.asarray(S.sum(axis=1), dtype=np.float64).ravel()
