@@ -388,23 +388,29 @@ def nnd_join_csr(data, indices, indptr, new_c, n_new, old_c, n_old, worst, v0,
         counts[ch] = at - ch * cap
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def nnd_apply(targets, sources, dists, counts, ind, dst, flag, worst):
     """Apply the offers of a block to the rows; returns how many entered.
 
-    Serial, in chunk order, though the result does not depend on the order
-    (see :func:`_insert`). Updates ``worst`` for the next block.
+    Each chunk of rows (``chunk_bounds(n)``) is updated by one thread, which
+    reads every offer and takes those addressed to its rows; a row's result
+    does not depend on the order of its offers (see :func:`_insert`).
+    Updates ``worst`` for the next block.
     """
     cap = targets.shape[0] // N_CHUNKS
-    c = ind.shape[1]
-    entered = 0
-    for ch in range(N_CHUNKS):
-        for e in range(ch * cap, ch * cap + counts[ch]):
-            t = targets[e]
-            if _insert(ind[t], dst[t], flag[t], sources[e], dists[e]):
-                entered += 1
-                worst[t] = dst[t, c - 1]
-    return entered
+    n, c = ind.shape
+    bounds = chunk_bounds(n)
+    entered = np.zeros(N_CHUNKS, dtype=np.int64)
+    for own in prange(N_CHUNKS):
+        lo, hi = bounds[own], bounds[own + 1]
+        for ch in range(N_CHUNKS):
+            for e in range(ch * cap, ch * cap + counts[ch]):
+                t = targets[e]
+                if lo <= t < hi and _insert(ind[t], dst[t], flag[t],
+                                            sources[e], dists[e]):
+                    entered[own] += 1
+                    worst[t] = dst[t, c - 1]
+    return entered.sum()
 
 
 # -- queries: best-first search of the graph ----------------------------------

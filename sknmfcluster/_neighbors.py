@@ -88,10 +88,12 @@ class Neighbors:
     adj_indices: np.ndarray = None
     pivots: np.ndarray = None
     _index: object = field(default=None, repr=False)
+    _train_rows: np.ndarray = field(default=None, repr=False)
 
     def __getstate__(self):
+        # the index holds X again, and the training rows are only for the fit
         state = dict(self.__dict__)
-        state["_index"] = None
+        state["_index"] = state["_train_rows"] = None
         return state
 
     @property
@@ -139,15 +141,27 @@ def fit_neighbors(Xp, n_neighbors, *, method="auto", random_state=None,
     k = clip_neighbors(n_neighbors, n)
     method = choose_method(method, n, k)
     nbrs = Neighbors(Xp, k, method)
-    if method == EXACT:
-        return nbrs
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    with _progress.phase(f"NN-descent graph of {n} samples", verbose=verbose):
-        nbrs.graph, dist = nndescent(Xp, nbrs.n_candidates, seed)
-    nbrs.adj_indptr, nbrs.adj_indices = _search_graph(nbrs.graph)
-    nbrs.pivots = np.sort(np.random.RandomState(seed).choice(
-        n, min(n, N_PIVOTS), replace=False)).astype(np.int64)
+    with _progress.phase(f"{method} nearest neighbours of {n} samples",
+                         verbose=verbose):
+        if method == NNDESCENT:
+            seed = check_random_state(random_state).randint(
+                np.iinfo(np.int32).max)
+            nbrs.graph, _ = nndescent(Xp, nbrs.n_candidates, seed)
+            nbrs.adj_indptr, nbrs.adj_indices = _search_graph(nbrs.graph)
+            nbrs.pivots = np.sort(np.random.RandomState(seed).choice(
+                n, min(n, N_PIVOTS), replace=False)).astype(np.int64)
+        nbrs._train_rows = _training_rows(nbrs)
     return nbrs
+
+
+def _training_rows(nbrs):
+    """The training samples' ``n_neighbors`` nearest, (n, k), ties by index."""
+    if nbrs.method == EXACT:
+        cand = nbrs.exact_index().kneighbors(to_scipy(nbrs.X),
+                                             return_distance=False)
+    else:
+        cand = nbrs.graph
+    return _rerank(nbrs.X, nbrs.X, cand.astype(np.int64), nbrs.n_neighbors)
 
 
 def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
@@ -163,8 +177,11 @@ def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
     n = _n_rows(Xp)
     ind = np.empty((n, c), dtype=np.int32)
     dst = np.empty((n, c))
-    K.nnd_init(n, seed, ind)
     sparse = isinstance(Xp, Csr)
+    # a random start: starting from random-projection trees' leaves, as
+    # pynndescent does, saved iterations but cost as much as it saved here
+    # (same time, recall 0.9987 against 0.9991 on 20,000 images)
+    K.nnd_init(n, seed, ind)
     if sparse:
         K.nnd_row_dists_csr(Xp.data, Xp.indices, Xp.indptr, ind, dst)
     else:
@@ -220,19 +237,24 @@ def query_graph(nbrs, Xp, dtype):
     index), so the rows of the training samples are those of the training
     graph before symmetrisation. Each row depends on that row only. When
     ``Xp`` is the indexed data itself (the same object), the rows are those
-    found while indexing: for NN-descent they can differ, for a few
-    samples, from what a search for the same samples finds. CSR with sorted
-    indices, in ``dtype``.
+    found while indexing (:func:`fit_neighbors`): for NN-descent they can
+    differ, for a few samples, from what a search for the same samples
+    finds. CSR with sorted indices, in ``dtype``.
     """
     k = nbrs.n_neighbors
-    if nbrs.method == EXACT:
-        cand = nbrs.exact_index().kneighbors(
-            to_scipy(Xp), return_distance=False)
-    elif Xp is nbrs.X:
-        cand = nbrs.graph
+    if Xp is nbrs.X:
+        # rows found by fit_neighbors are handed over once (the fit's graph),
+        # and recomputed, the same, if asked again
+        rows, nbrs._train_rows = nbrs._train_rows, None
+        if rows is None:
+            rows = _training_rows(nbrs)
+    elif nbrs.method == EXACT:
+        cand = nbrs.exact_index().kneighbors(to_scipy(Xp),
+                                             return_distance=False)
+        rows = _rerank(nbrs.X, Xp, cand.astype(np.int64), k)
     else:
-        cand = _search_rows(nbrs, Xp)
-    indices = np.sort(_rerank(nbrs.X, Xp, cand.astype(np.int64), k), axis=1)
+        rows = _rerank(nbrs.X, Xp, _search_rows(nbrs, Xp), k)
+    indices = np.sort(rows, axis=1)
     n_q = indices.shape[0]
     return sp.csr_matrix(
         (np.ones(n_q * k, dtype=dtype), indices.ravel(),

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestNeighbors
 
-from sknmfcluster import NMFClusterer, _neighbor_kernels, _neighbors, _spectral, _storage
+from sknmfcluster import (NMFClusterer, _neighbor_kernels, _neighbors,
+                          _spectral, _storage)
 from sknmfcluster.metrics import clustering_accuracy
 
 from .conftest import low_rank
@@ -225,7 +226,7 @@ def test_verbose_fit_reports_the_neighbour_and_spectral_phases(capsys):
     NMFClusterer(4, neighbors="nndescent", max_iter=5, random_state=0,
                  verbose=1).fit(X)
     err = capsys.readouterr().err
-    assert "NN-descent graph of 400 samples" in err
+    assert "nndescent nearest neighbours of 400 samples" in err
     assert "leading eigenvectors" in err and "KMeans on the spectral" in err
 
 
