@@ -130,7 +130,7 @@ class NMFClusterer(ClusterMixin, _BaseNMF):
         brute force, whose cost grows with the square of the number of
         samples; ``"nndescent"`` an approximate graph (NN-descent) that
         finds nearly all of them at a cost that grows about linearly, seeded
-        from ``random_state``; ``"auto"`` NN-descent from 20,000 training
+        from ``random_state``; ``"auto"`` NN-descent from 10,000 training
         samples on and exact below. Either way candidates are ranked by
         exactly computed distances, ties by index. See the scaling page of
         the User Guide. Unused by ``method="nmf"``.

@@ -48,7 +48,7 @@ CANDIDATE_FACTOR = 2
 #: ``neighbors="auto"`` uses NN-descent from this many training samples
 #: on, exact search below (see the scaling page of the user guide for the
 #: measurements behind it).
-APPROXIMATE_FROM = 20_000
+APPROXIMATE_FROM = 10_000
 
 #: NN-descent stops when an iteration changes fewer than this fraction of
 #: the graph's entries (Dong et al.'s early termination, pynndescent's
