@@ -4,13 +4,14 @@ Arrays in, arrays written in place; rows are split into the engine's fixed
 chunks (:data:`sknmfcluster._kernels.N_CHUNKS`), each row written by one
 thread, so the results do not depend on the thread count.
 
-Every distance is the squared Euclidean distance summed in float64 in
-feature order, ``sum_f (a_f - b_f) ** 2``. For CSR rows the sum runs over
-the union of the two rows' non-zeros in feature order; the terms it leaves
-out are exact zeros, so dense and CSR storage give the same distances bit
-for bit, and with them the same approximate graph (NN-descent only ever
-compares distances and indices). No ``fastmath``: reassociating the sum
-would break that equality.
+The distance that ranks neighbours is the squared Euclidean distance summed
+in float64 in feature order, ``sum_f (a_f - b_f) ** 2``. For CSR rows the
+sum runs over the union of the two rows' non-zeros in feature order; the
+terms it leaves out are exact zeros, so dense and CSR storage give the same
+distances bit for bit (no ``fastmath`` there: reassociating the sum would
+break that). Candidates are searched with a faster distance
+(:func:`_fast_dist`, vectorised in the data's dtype), which only decides
+which samples get ranked.
 
 NN-descent (Dong, Moses & Li, "Efficient k-nearest neighbor graph
 construction for generic similarity measures", WWW 2011) keeps for each

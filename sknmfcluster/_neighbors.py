@@ -19,10 +19,12 @@ Two indexes find the neighbours (:func:`fit_neighbors`):
   (:mod:`._neighbor_kernels`), searched best-first for new samples. Its
   cost grows about linearly; it finds most, not all, true neighbours.
 
-Both rank candidates by the same exactly computed distance (float64, summed
-in feature order) with ties broken by the lower index, so each gives the
-same graph for dense and CSR input, a row queried alone is the row queried
-in a batch, and the result does not depend on the thread count.
+Both rank their candidates by the same exactly computed distance (float64,
+summed in feature order) with ties broken by the lower index, so a row
+queried alone is the row queried in a batch and nothing depends on the
+thread count. The exact index gives the same graph for dense and CSR
+input; NN-descent searches its candidates with a faster distance whose
+rounding differs between the storages, so its graph can differ slightly.
 """
 
 from dataclasses import dataclass, field
