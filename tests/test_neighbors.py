@@ -127,7 +127,7 @@ def test_nndescent_finds_nearly_all_true_neighbours(nnd):
     G = _neighbors.query_graph(nbrs, nbrs.X, np.float64)
     assert G.shape == (2500, 2500) and np.all(np.diff(G.indptr) == 10)
     assert np.all(G.diagonal() == 1)  # each sample is its own neighbour
-    # measured 0.9996 for the training graph and 0.9985 for new samples
+    # measured 0.9995 for the training graph and 0.998 for new samples
     assert recall(G, exact_rows(train, train, 10)) > 0.99
     Gq = _neighbors.query_graph(nbrs, _storage.prepare(new), np.float64)
     assert recall(Gq, exact_rows(train, new, 10)) > 0.98
@@ -192,9 +192,10 @@ def test_clusterer_with_nndescent_matches_exact_on_digits(digits):
     approx = NMFClusterer(10, random_state=0, neighbors="nndescent").fit(X)
     assert approx._nn.method == "nndescent"
     acc = clustering_accuracy(y, approx.labels_)
-    # measured 0.903 for both (0.90 is the default's mean over seeds)
+    # measured 0.892 against 0.903 at seed 0, 0.902 against 0.899 over seeds 0-4
     assert acc > clustering_accuracy(y, exact.labels_) - 0.02
     # predict searches the graph, fit used the rows NN-descent built
+    # (measured: all agree for seeds 0-4)
     assert np.mean(approx.predict(X) == approx.labels_) > 0.99
     X_new = X[:50] + 0.01
     np.testing.assert_array_equal(approx.predict(X_new)[7:8],
