@@ -135,6 +135,16 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
         distance should see them). Clipped to the number of training samples
         for tiny data. Unused by ``method="nmf"``.
 
+    neighbors : {"auto", "exact", "nndescent"}, default="auto"
+        How the graph methods find the nearest neighbours: ``"exact"``
+        brute force, whose cost grows with the square of the number of
+        samples; ``"nndescent"`` an approximate graph (NN-descent) that
+        finds nearly all of them at a cost that grows about linearly, seeded
+        from ``random_state``; ``"auto"`` NN-descent from 10,000 training
+        samples on and exact below. Either way candidates are ranked by
+        exactly computed distances, ties by index. See the scaling page of
+        the User Guide. Unused by ``method="nmf"``.
+
     graph_strength : float, default=2000.0
         Weight of the graph regulariser of ``method="graph"``, relative to
         the size of the data: :math:`\lambda` is ``graph_strength`` times
@@ -261,6 +271,7 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"symmetric", "graph", "nmf"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "neighbors": [StrOptions({"auto", "exact", "nndescent"})],
         "graph_strength": [Interval(Real, 0, None, closed="left")],
         "assign_labels": [StrOptions({"auto", "argmax", "kmeans"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
@@ -268,13 +279,14 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
     }
 
     def __init__(self, n_clusters=8, *, method="symmetric", n_neighbors=10,
-                 graph_strength=2000.0, assign_labels="auto",
+                 neighbors="auto", graph_strength=2000.0, assign_labels="auto",
                  beta_loss="frobenius", solver="auto", init=None, n_init=1,
                  max_iter=200, tol=1e-4, batch_size=None, forget_factor=0.7,
                  random_state=None, verbose=0):
         self.n_clusters = n_clusters
         self.method = method
         self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
         self.graph_strength = graph_strength
         self.assign_labels = assign_labels
         self.beta_loss = beta_loss
@@ -529,8 +541,7 @@ class _GraphMethod:
 
     @staticmethod
     def fit(model, storage, W, H):
-        index, G, S, degrees = _graph.neighbour_graph(
-            storage, model.n_neighbors, model.verbose)
+        index, G, S, degrees = _graph.neighbour_graph(storage, model)
         # lambda in the units of the (scaled) data: graph_strength is free
         # of them (the data term scales as X^2, the graph term as X)
         strength = float(model.graph_strength) * _graph.rms(storage)
@@ -571,15 +582,15 @@ class _SymmetricMethod:
 
     @staticmethod
     def fit(model, storage, W, H):
-        index, G, S, degrees = _graph.neighbour_graph(
-            storage, model.n_neighbors, model.verbose)
+        index, G, S, degrees = _graph.neighbour_graph(storage, model)
         A, _ = _neighbors.degree_normalize(S)
         rank, rng = model.n_clusters, check_random_state(model.random_state)
 
         def start(init):
             def make():
                 with _progress.phase(f"{init} start", verbose=model.verbose):
-                    W0 = _spectral.init_symnmf(A, S, rank, init, rng, W)
+                    W0 = _spectral.init_symnmf(A, S, rank, init, rng, W,
+                                               verbose=model.verbose)
                 return _problems.SymNMF(A, W0)
             return make
 

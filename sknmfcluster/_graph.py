@@ -17,10 +17,17 @@ from ._problems import FROBENIUS, solve_codes
 from ._storage import Factors
 
 
-def neighbour_graph(storage, n_neighbors, verbose=0):
-    """The index, neighbour rows ``G``, symmetric graph ``S`` and its degrees."""
-    with _progress.phase("building the neighbour graph", verbose=verbose):
-        index = _neighbors.fit_neighbors(storage, n_neighbors)
+def neighbour_graph(storage, model):
+    """The index, neighbour rows ``G``, symmetric graph ``S`` and its degrees.
+
+    ``model`` gives ``n_neighbors``, ``neighbors`` (the index),
+    ``random_state`` and ``verbose``.
+    """
+    with _progress.phase("building the neighbour graph",
+                         verbose=model.verbose):
+        index = _neighbors.fit_neighbors(
+            storage, model.n_neighbors, method=model.neighbors,
+            random_state=model.random_state, verbose=model.verbose)
         G = _neighbors.query_graph(index, storage, storage.dtype)
         S = _neighbors.symmetrize(G)
     return index, G, S, row_sums(S)

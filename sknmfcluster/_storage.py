@@ -245,6 +245,12 @@ class Csr(_Local):
     n_entries = property(lambda self: self.data.size)
     masked = property(lambda self: self.missing.count > 0)
 
+    def __getstate__(self):
+        # a pickled model (its neighbour index) keeps X once: not the copy
+        state = dict(self.__dict__)
+        state["_columns"] = None
+        return state
+
     def columns(self):
         """``X.T`` as the kernels' CSR arrays (X in CSC form), made once.
 

@@ -9,8 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
-from sknmfcluster import (NMFClusterer, _engine, _kernels, _neighbor_kernels,
-                          _neighbors, _problems, _spectral, _storage)
+from sknmfcluster import (NMFClusterer, _engine, _kernels, _neighbors, _problems, _spectral, _storage)
 from sknmfcluster._engine import row_settings
 from sknmfcluster._storage import Factors
 from sknmfcluster.metrics import clustering_accuracy, clustering_accuracy_scorer
@@ -84,45 +83,6 @@ def test_graph_row_step_matches_cai_update(storage):
     np.testing.assert_allclose(B, W.T @ W, rtol=1e-10)
 
 
-def test_distances_dense_and_csr_agree_bit_for_bit():
-    X = low_rank(n=30, m=9).astype(np.float32)
-    cand = np.random.RandomState(0).randint(30, size=(30, 6))
-    dense, csr = np.empty(cand.shape), np.empty(cand.shape)
-    _neighbor_kernels.sq_distances_dense(X, X, cand, dense)
-    Xs = sp.csr_matrix(X)
-    _neighbor_kernels.sq_distances_csr(Xs.data, Xs.indices, Xs.indptr, Xs.data,
-                                    Xs.indices, Xs.indptr, cand, csr)
-    np.testing.assert_array_equal(dense, csr)
-    X64 = X.astype(np.float64)
-    np.testing.assert_allclose(
-        dense, ((X64[:, None, :] - X64[cand]) ** 2).sum(axis=-1), rtol=1e-12)
-
-
-# -- the graph ---------------------------------------------------------------
-def test_graph_is_sparse_symmetric_and_normalised(digits):
-    X, _ = digits
-    A, _ = _affinity(X)
-    assert sp.issparse(A) and A.format == "csr"
-    assert A.nnz <= 2 * 10 * X.shape[0]
-    assert abs(A - A.T).max() < 1e-12
-    # D^-1/2 S D^-1/2 has its largest eigenvalue at 1, eigenvector sqrt(d)
-    Xp = _storage.prepare(X)
-    S, d = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, 10), Xp, np.float64)
-    np.testing.assert_allclose(A @ np.sqrt(d), np.sqrt(d), rtol=1e-10)
-
-
-def test_ties_are_broken_by_index_whatever_the_storage_or_batch(digits):
-    X, _ = digits  # integer pixels: many exact ties at the 10th neighbour
-    nbrs = _neighbors.fit_neighbors(_storage.prepare(X), 10)
-    full = _neighbors.query_graph(nbrs, _storage.prepare(X), np.float64)
-    csr = _neighbors.query_graph(nbrs, _storage.prepare(sp.csr_matrix(X)),
-                             np.float64)
-    alone = _neighbors.query_graph(nbrs, _storage.prepare(X[100:101]), np.float64)
-    assert (full != csr).nnz == 0
-    assert (full[100] != alone).nnz == 0
-    assert full[5, 5] == 1  # each training sample is its own neighbour
-
-
 def test_fit_never_densifies_an_n_by_n_matrix(digits, monkeypatch):
     X = digits[0][:300]
     n = X.shape[0]
@@ -149,30 +109,6 @@ def test_fit_never_densifies_an_n_by_n_matrix(digits, monkeypatch):
                                      max_iter=20).fit(data)
                 model.predict(data[:7])
     assert (n, n) not in calls
-
-
-@pytest.mark.parametrize("rank", [2, 3, 5])
-def test_leading_eigenvectors_resolve_disconnected_components(rank):
-    # three well-separated groups: the 10-NN graph has three components and
-    # the eigenvalue 1 three times, which plain Lanczos does not resolve
-    rng = np.random.RandomState(0)
-    X = np.vstack([rng.rand(30, 4) + 10 * c for c in range(3)])
-    A, S = _affinity(X)
-    U = _spectral._leading_eigenvectors(A, S, rank, np.random.RandomState(0))
-    assert U.shape == (90, rank)
-    np.testing.assert_allclose(U.T @ U, np.eye(rank), atol=1e-8)
-    groups = np.repeat(np.arange(3), 30)
-    if rank >= 3:
-        # A U = U diag(lambda), with lambda = 1 on the three indicator vectors
-        values = np.einsum("ij,ij->j", U, A @ U)
-        np.testing.assert_allclose(A @ U, U * values, atol=1e-6)
-        np.testing.assert_allclose(values[:3], 1.0, atol=1e-10)
-    labels = _spectral._spectral_indicator(A, U, rank, rng).argmax(axis=1)
-    if rank <= 3:  # no group is split
-        assert all(len(np.unique(labels[groups == c])) == 1 for c in range(3))
-    if rank >= 3:  # no cluster spans two groups
-        assert all(len(np.unique(groups[labels == j])) == 1
-                   for j in np.unique(labels))
 
 
 # -- the solvers ---------------------------------------------------------------
