@@ -15,6 +15,7 @@ EXAMPLE_ORDER = [
     "plot_digits_clustering.py",
     "plot_parts_vs_pca.py",
     "plot_image_reconstruction.py",
+    "plot_inpainting.py",
     "plot_topics.py",
     "plot_sparse_parts.py",
     "plot_graph_clustering.py",
