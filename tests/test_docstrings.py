@@ -10,6 +10,7 @@ PUBLIC_MODULES = [
     "sknmfcluster._sparse_nmf",
     "sknmfcluster.metrics",
     "sknmfcluster.datasets",
+    "sknmfcluster.model_selection",
 ]
 
 
