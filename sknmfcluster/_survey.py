@@ -125,9 +125,14 @@ def finish_rank(table, cv_scores, labels, i, rng, verbose):
 
 
 def rule_text(table, best):
-    i = int(np.flatnonzero(table["rank"] == best)[0])
-    top = int(np.nanargmax(table["cv_score_mean"]))
-    return (f"rank {best}: the smallest rank whose mean held-out score "
-            f"({table['cv_score_mean'][i]:.5g}) is within one standard error "
-            f"of the best, {table['cv_score_mean'][top]:.5g} at rank "
-            f"{table['rank'][top]}")
+    """Why ``best``: its score, its spread and the runner-up's."""
+    order = np.argsort(-table["cv_score_mean"], kind="stable")
+    i = order[0]
+    text = (f"rank {best}: the best mean held-out score, "
+            f"{table['cv_score_mean'][i]:.5g} (std "
+            f"{table['cv_score_std'][i]:.2g} over the splits)")
+    if order.size > 1:
+        j = order[1]
+        text += (f"; next best rank {table['rank'][j]}, "
+                 f"{table['cv_score_mean'][j]:.5g}")
+    return text

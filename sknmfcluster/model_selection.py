@@ -469,30 +469,6 @@ COLUMNS = ("rank", "cv_score_mean", "cv_score_std", "cophenetic",
            "dispersion", "pac", "reconstruction_err", "fit_time")
 
 
-def one_standard_error_rank(ranks, fold_scores):
-    """The smallest rank whose mean score is within one standard error of the best.
-
-    Parameters
-    ----------
-    ranks : array-like of shape (n_ranks,)
-        Ranks, in increasing order.
-    fold_scores : array-like of shape (n_ranks, n_splits)
-        Held-out score of each rank on each split (higher is better).
-
-    Returns
-    -------
-    rank : int
-        The chosen rank. The standard error is that of the best rank's
-        mean, ``std(ddof=1) / sqrt(n_splits)``.
-    """
-    scores = np.asarray(fold_scores, dtype=np.float64)
-    mean = scores.mean(axis=1)
-    best = int(np.nanargmax(mean))
-    se = (scores[best].std(ddof=1) / np.sqrt(scores.shape[1])
-          if scores.shape[1] > 1 else 0.0)
-    return int(np.asarray(ranks)[np.flatnonzero(mean >= mean[best] - se)[0]])
-
-
 class RankSurvey:
     """What :func:`rank_survey` measured at each rank, and the rank it chose.
 
@@ -570,10 +546,11 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
     - the reconstruction error and fit time of the estimator as given
       (its own ``init``) fitted on all samples.
 
-    The chosen rank is the smallest whose mean held-out score is within one
-    standard error of the best (see ``RankSurvey.rule``); the User Guide
-    page on choosing the number of clusters shows the study behind this
-    rule and what the other criteria choose.
+    The chosen rank is the one with the best mean held-out score, the rank
+    ``GridSearchCV(scoring=bicv_scorer)`` would choose (see
+    ``RankSurvey.rule``). The User Guide page on choosing the number of
+    clusters shows the study behind this rule and what the other criteria
+    choose.
 
     Parameters
     ----------
@@ -683,7 +660,7 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
             done += 1
             if done % per_rank == 0:
                 _survey.finish_rank(table, cv_scores, labels, i, rng, verbose)
-    best = one_standard_error_rank(ranks, cv_scores)
+    best = int(ranks[np.nanargmax(table["cv_score_mean"])])
     return RankSurvey(table, cv_scores, best, _survey.rule_text(table, best),
                       rank_param, _scoring_name(scorer))
 
