@@ -20,10 +20,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import (
-    check_is_fitted,
-    check_non_negative,
-)
+from sklearn.utils.validation import check_is_fitted, check_non_negative
 
 from . import _bicv, _consensus, _progress, _solver, _storage, _survey
 
@@ -46,6 +43,8 @@ __all__ = [
 #: 500 steps left the score 0.2 % from its limit, 2,000 steps 0.01 %).
 CODES_MAX_ITER = 2000
 CODES_TOL = 1e-6
+
+
 # -- the engine, called from here only ------------------------------------------
 def _engine_codes(X, H, beta):
     """Non-negative codes ``W`` minimising ``D_beta(X || W H)`` with ``H`` fixed.
@@ -178,7 +177,8 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
     model = estimator
     if isinstance(estimator, Pipeline):
         model = estimator[-1]
-        X = estimator[:-1].transform(X)
+        if len(estimator) > 1:
+            X = estimator[:-1].transform(X)
     check_is_fitted(model, "components_")
     H = np.asarray(model.components_)
     beta = _bicv.beta_of(model)
@@ -206,7 +206,7 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
         held, seen = groups == g, groups != g
         W = _engine_codes(X[:, seen], np.ascontiguousarray(H[:, seen]), beta)
         total += _bicv.divergence_sum(X[:, held], W,
-                                 np.ascontiguousarray(H[:, held]), beta)
+                                      np.ascontiguousarray(H[:, held]), beta)
     return -total / (n * m)
 
 
@@ -677,7 +677,7 @@ PANELS = {
     "dispersion": ("dispersion", "higher is more stable"),
     "pac": ("PAC (ambiguous pairs)", "lower is more stable"),
     "reconstruction_err": ("reconstruction error", "always falls"),
-    "fit_time": ("fit time (s)", ""),
+    "fit_time": ("fit time (s)", "on all samples"),
 }
 
 
@@ -704,6 +704,18 @@ def plot_rank_survey(survey, *, columns=None, ncols=3, figsize=None):
     Returns
     -------
     fig : matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknmfcluster import NMFClusterer
+    >>> from sknmfcluster.model_selection import plot_rank_survey, rank_survey
+    >>> X = np.random.RandomState(0).rand(60, 12)
+    >>> survey = rank_survey(NMFClusterer(method="nmf"), X, [1, 2, 3], cv=2,
+    ...                      n_runs=2, random_state=0)
+    >>> fig = plot_rank_survey(survey, columns=["cv_score_mean", "pac"])
+    >>> [ax.get_title().split("\\n")[0] for ax in fig.axes if ax.get_visible()]
+    ['bi-cross-validation', 'PAC (ambiguous pairs)']
     """
     import matplotlib.pyplot as plt
 
@@ -716,7 +728,7 @@ def plot_rank_survey(survey, *, columns=None, ncols=3, figsize=None):
                          f"{list(PANELS)}.")
     nrows = -(-len(columns) // ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=figsize or (
-        3.6 * ncols, 2.8 * nrows), sharex=True)
+        3.6 * ncols, 3.0 * nrows), sharex=True)
     ranks = table["rank"]
     for ax, column in zip(axes.flat, columns):
         title, note = PANELS[column]
@@ -727,10 +739,7 @@ def plot_rank_survey(survey, *, columns=None, ncols=3, figsize=None):
         else:
             ax.plot(ranks, table[column], marker="o", ms=4)
         ax.axvline(survey.best_rank, color="gray", ls="--", lw=1)
-        ax.set_title(title, fontsize=10)
-        if note:
-            ax.text(0.98, 0.02, note, transform=ax.transAxes, ha="right",
-                    va="bottom", fontsize=7, color="gray")
+        ax.set_title(f"{title}\n({note})" if note else title, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(columns):]:
         ax.set_visible(False)

@@ -441,3 +441,29 @@ def test_survey_rejects_bad_ranks(ranks, match):
 def test_survey_needs_a_rank_parameter():
     with pytest.raises(ValueError, match="rank_param"):
         rank_survey(MinMaxScaler(), planted(), [2])
+
+
+def test_survey_of_a_pipeline_on_sparse_counts():
+    rng = np.random.RandomState(0)
+    counts = rng.poisson(rng.dirichlet(np.full(3, 0.3), 90)
+                         @ rng.dirichlet(np.full(30, 0.2), 3) * 60)
+    X = sp.csr_matrix(counts.astype(float))
+    pipe = make_pipeline(MinMaxScaler(clip=True),
+                         NMFClusterer(method="nmf", random_state=0))
+    survey = rank_survey(make_pipeline(NMFClusterer(
+        method="nmf", beta_loss="kullback-leibler")), X, [2, 3, 4, 5],
+        cv=3, n_runs=2, random_state=0)
+    assert survey.rank_param == "nmfclusterer__n_clusters"
+    assert survey.best_rank == 3
+    dense = rank_survey(pipe, counts.astype(float), [2, 3], cv=2, n_runs=0,
+                        random_state=0)
+    assert dense.rank_param == "nmfclusterer__n_clusters"
+
+
+def test_survey_with_another_scoring_and_splitter(X_planted):
+    """The estimator's own score as ``scoring`` picks the largest rank."""
+    survey = rank_survey(NMFClusterer(method="nmf"), X_planted, [2, 3, 4, 5],
+                         cv=KFold(3), n_runs=0, random_state=0,
+                         scoring=lambda est, X, y=None: est.score(X))
+    assert survey.best_rank == 5
+    assert survey.cv_scores.shape == (4, 3)
