@@ -72,8 +72,7 @@ from sklearn.metrics import silhouette_score  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
 from sklearn.model_selection import KFold  # noqa: E402
 
-from sknmfcluster import NMFClusterer, SparseNMF  # noqa: E402
-from sknmfcluster import _consensus  # noqa: E402
+from sknmfcluster import NMFClusterer, SparseNMF, _consensus, _survey  # noqa: E402  # noqa: E402
 from sknmfcluster.model_selection import bicv_score  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -234,8 +233,8 @@ def evaluate(X, est, param, ranks, seed, *, kl=False, variants=VARIANTS,
         out["err"].append(float(full.reconstruction_err_))
         runs = []
         for s in seeds:
-            run = clone(est).set_params(**{param: r, "init": "random",
-                                           "random_state": int(s)})
+            run = clone(est).set_params(**{param: r}, **_survey.run_params(
+                est, s, "auto"))
             codes = run.fit_transform(X)
             runs.append(run.labels_ if hasattr(run, "labels_")
                         else np.argmax(codes * np.linalg.norm(
@@ -280,8 +279,7 @@ def bars(seed, n=500, side=8):
 
 def real_data():
     """(name, X scaled to [0, 1], known count) of the offline data sets."""
-    from sklearn.datasets import (load_breast_cancer, load_digits,
-                                  load_iris, load_wine)
+    from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
     from sklearn.preprocessing import minmax_scale
 
     for name, loader in (("digits", load_digits), ("iris", load_iris),

@@ -66,12 +66,34 @@ def fit_score(estimator, X, train, test, params, scoring):
     return float(scoring(model, _safe_indexing(X, test)))
 
 
+#: Inits that differ from seed to seed: restarts keep them under ``"auto"``.
+SEEDED_INITS = ("random", "nndsvdar", "spectral")
+
+
+def restart_init(params):
+    """The ``init`` of a restart under ``init="auto"``, from the model's params.
+
+    Restarts must differ, so a deterministic init (NNDSVD) is replaced by
+    ``"random"``, as Brunet et al. and R's NMF do. A seeded init is kept:
+    above all the spectral start of ``method="symmetric"`` (its default),
+    whose restarts differ by the KMeans of the spectral embedding, whereas
+    symmetric NMF from random factors often misses even well-separated
+    clusters, which would make every rank look unstable.
+    """
+    own = params.get("init")
+    if own in SEEDED_INITS or (own is None
+                               and params.get("method") == "symmetric"):
+        return own
+    return "random"
+
+
 def run_params(estimator, seed, init):
     """Seed (and ``init``, when the model has one) of one restart."""
     params = final(estimator).get_params(deep=False)
     run = {param_name(estimator, "random_state"): int(seed)}
     if init is not None and "init" in params:
-        run[param_name(estimator, "init")] = init
+        run[param_name(estimator, "init")] = (
+            restart_init(params) if init == "auto" else init)
     return run
 
 

@@ -398,10 +398,10 @@ class Consensus:
                 f"{self.dispersion:.4f}, pac={self.pac:.4f})")
 
 
-def consensus_clustering(estimator, X, *, n_runs=10, init="random",
+def consensus_clustering(estimator, X, *, n_runs=10, init="auto",
                          max_samples=_consensus.MAX_SAMPLES, n_jobs=None,
                          random_state=None, verbose=0):
-    """Cluster ``X`` from ``n_runs`` random starts and take their consensus.
+    """Cluster ``X`` from ``n_runs`` different starts and take their consensus.
 
     Each run fits a clone of ``estimator`` on all of ``X`` with its own
     ``random_state`` (and ``init``), as Brunet et al. (2004) and R's NMF
@@ -418,10 +418,13 @@ def consensus_clustering(estimator, X, *, n_runs=10, init="random",
         Data, as ``estimator.fit`` takes it.
     n_runs : int, default=10
         Number of fits.
-    init : str or None, default="random"
-        ``init`` of every run, when the model has that parameter. The
-        default starts each run from random factors; ``None`` keeps the
-        estimator's own (deterministic inits give identical runs).
+    init : str or None, default="auto"
+        ``init`` of every run, when the model has that parameter. ``"auto"``
+        keeps the model's own init when it depends on the seed (``"random"``,
+        ``"nndsvdar"``, and ``"spectral"``, the default of
+        ``method="symmetric"``) and starts from random factors otherwise, as
+        Brunet et al. and R's NMF do (NNDSVD would give identical runs). A
+        string sets that init for every run; ``None`` keeps the model's own.
     max_samples : int, default=2000
         See :class:`Consensus`.
     n_jobs : int, default=None
@@ -532,7 +535,7 @@ class RankSurvey:
 
 
 def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
-                rank_param=None, init="random", n_jobs=None,
+                rank_param=None, init="auto", n_jobs=None,
                 random_state=None, verbose=0):
     """Fit an NMF at every rank and measure what tells the right one.
 
@@ -541,7 +544,7 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
     - the held-out ``scoring`` (bi-cross-validation by default,
       :func:`bicv_score`) of fits on the training part of every ``cv``
       split: mean and standard deviation over the splits;
-    - the consensus of ``n_runs`` fits on all samples from random starts
+    - the consensus of ``n_runs`` fits on all samples from different starts
       (:class:`Consensus`): cophenetic correlation, dispersion, PAC;
     - the reconstruction error and fit time of the estimator as given
       (its own ``init``) fitted on all samples.
@@ -576,7 +579,7 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
         The parameter that sets the rank; ``None`` means ``n_clusters`` or
         ``n_components``, whichever the model has (with the step prefix of a
         pipeline).
-    init : str or None, default="random"
+    init : str or None, default="auto"
         ``init`` of the restarts (see :func:`consensus_clustering`).
     n_jobs : int, default=None
         Fits run in parallel (joblib; ``None`` means 1).

@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from sknmfcluster import NMFClusterer, SparseNMF, _bicv, _consensus
+from sknmfcluster import NMFClusterer, SparseNMF, _bicv, _consensus, _survey
 from sknmfcluster.model_selection import (
     BiCVScorer,
     Consensus,
@@ -340,6 +340,23 @@ def test_consensus_clustering_is_reproducible_and_leaves_inputs_alone():
     np.testing.assert_array_equal(X, X_before)
     assert model.get_params()["init"] is None
     assert not hasattr(model, "components_")
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    (NMFClusterer(method="nmf"), "random"),
+    (NMFClusterer(method="nmf", init="nndsvda"), "random"),
+    (NMFClusterer(method="nmf", init="nndsvdar"), "nndsvdar"),
+    (NMFClusterer(), None),  # the seeded spectral start of "symmetric"
+    (NMFClusterer(init="random"), "random"),
+    (SparseNMF(), "random"),
+])
+def test_restarts_differ_from_seed_to_seed(model, expected):
+    params = _survey.run_params(model, 7, "auto")
+    assert params == {"random_state": 7, "init": expected}
+    piped = _survey.run_params(make_pipeline(MinMaxScaler(), model), 7, "auto")
+    step = type(model).__name__.lower()
+    assert piped == {f"{step}__random_state": 7, f"{step}__init": expected}
+    assert _survey.run_params(model, 7, None) == {"random_state": 7}
 
 
 def test_consensus_of_a_model_without_labels():
