@@ -22,12 +22,14 @@ where it needs NMF fits, the same fits:
   current ``W H``, then a few warm-started iterations, which never increases
   the divergence on the observed entries), only with ``--speckled``;
 - ``silhouette``: KMeans (``n_init=10``) with the best silhouette;
-  ``gmm_bic``: ``GaussianMixture`` with the least BIC, over the
-  ``spherical``, ``diag`` and ``full`` covariances.
+  ``gmm_bic``: ``GaussianMixture`` with the least BIC, the better of the
+  ``spherical`` and ``diag`` covariances (``full`` has more parameters than
+  samples at these sizes).
 
 The NMF is ``NMFClusterer(method="nmf")`` with the Frobenius loss, and the
 Kullback-Leibler loss on the count data (``--method`` changes the method
-for a second table). Every criterion searches the same ranks, 2 to 20.
+for a second table). Every criterion searches the same ranks, 2 to 18
+(2 to 8 with ``--quick``).
 
 Generators (``n = 300`` samples; the noise level is the standard deviation
 of Gaussian noise relative to the RMS of ``W H``, negative entries clipped
@@ -48,6 +50,7 @@ every k from 3 to 15. Run from the repository root::
     python benchmarks/rank_study.py --quick              # smoke run, 4 cases
     python benchmarks/rank_study.py --seeds test --out benchmarks/rank_study.md
     python benchmarks/rank_study.py --real               # digits, iris, wine, ...
+    python benchmarks/rank_study.py --seeds test --resume  # finish an interrupted run
 
 Raw results go to ``benchmarks/results/rank_study_<seeds>.jsonl``.
 """
@@ -72,7 +75,7 @@ from sklearn.metrics import silhouette_score  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
 from sklearn.model_selection import KFold  # noqa: E402
 
-from sknmfcluster import NMFClusterer, SparseNMF, _consensus, _survey  # noqa: E402  # noqa: E402
+from sknmfcluster import NMFClusterer, SparseNMF, _consensus, _survey  # noqa: E402
 from sknmfcluster.model_selection import bicv_score  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -415,12 +418,17 @@ def real_table(results):
     return "\n".join(lines)
 
 
-def _run_jobs(jobs, n_jobs, raw, describe):
-    results = []
+def _run_jobs(jobs, n_jobs, raw, describe, done_before=()):
+    """Run ``jobs``, appending each case to ``raw`` as it ends.
+
+    ``done_before``: cases read back from ``raw`` (``--resume``); the file is
+    then appended to instead of rewritten.
+    """
+    results = list(done_before)
     RESULTS.mkdir(exist_ok=True)
-    with open(raw, "w") as f:
+    with open(raw, "a" if results else "w") as f:
         done = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-        for i, case in enumerate(done, 1):
+        for i, case in enumerate(done, len(results) + 1):
             results.append(case)
             f.write(json.dumps(case) + "\n")
             f.flush()
@@ -447,6 +455,9 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--from-results", default=None,
                         help="summarise a .jsonl file instead of running")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the cases already in the raw results file "
+                             "and run only the others (an interrupted run)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -462,19 +473,27 @@ def main(argv=None):
     else:
         todo = [c for c in cases(args.seeds, args.quick)
                 if args.only is None or c[0] in args.only.split(",")]
-        print(f"{len(todo)} cases, method={args.method}", file=sys.stderr)
+        raw = RESULTS / f"rank_study_{args.seeds}_{args.method}.jsonl"
+        before = []
+        if args.resume and raw.exists():
+            with open(raw) as f:
+                before = [json.loads(line) for line in f if line.strip()]
+            seen = {(c["gen"], c["k"], c["level"], c["seed"]) for c in before}
+            todo = [c for c in todo if tuple(c) not in seen]
+        print(f"{len(todo)} cases to run ({len(before)} kept), "
+              f"method={args.method}", file=sys.stderr)
         variants = ALL_VARIANTS if args.variants == "all" else VARIANTS
         jobs = [delayed(run_case)(*c, method=args.method,
                                   ranks=QUICK_RANKS if args.quick else RANKS,
                                   speckled=args.speckled,
                                   baselines=not args.no_baselines,
                                   variants=variants) for c in todo]
-        raw = RESULTS / f"rank_study_{args.seeds}_{args.method}.jsonl"
         results = _run_jobs(jobs, args.n_jobs, raw,
                             lambda c: f"{c['gen']} k={c['k']} "
-                                      f"level={c['level']}")
+                                      f"level={c['level']}", before)
     elapsed = time.perf_counter() - start
     cpu = sum(case["cpu_seconds"] for case in results if "cpu_seconds" in case)
+    per_case = sum(case.get("seconds", 0.0) for case in results)
     if results and "data" in results[0]:
         table = real_table(results)
     else:
@@ -483,7 +502,8 @@ def main(argv=None):
                                   "aic", "pac", "cophenetic", "silhouette",
                                   "gmm_bic") if c in choices(results[0])])
     text = (f"{len(results)} cases; {elapsed / 60:.1f} min wall clock on this "
-            f"run, {cpu / 60:.1f} min CPU in the workers\n\n{table}\n")
+            f"run; per case {per_case / 60:.1f} min wall clock and "
+            f"{cpu / 60:.1f} min CPU in the workers, in total\n\n{table}\n")
     print(text)
     if args.out:
         Path(args.out).write_text(text)
