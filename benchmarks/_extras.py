@@ -31,8 +31,6 @@ def section_threads(cfg, results):
     import numba
     from threadpoolctl import threadpool_limits
 
-    from sknmfcluster import _solver
-
     say(heading("Threads: numba.set_num_threads (engine, dense float64, rank 10)"))
     X = _common.dense_images(cfg["dense_n"], "float64")
     problem = _solvers.Problem(X, *_solvers.random_init(X, 10), beta=2)
@@ -49,7 +47,7 @@ def section_threads(cfg, results):
                 runs.append(dict(run, numba_threads=threads,
                                  blas_threads=blas or "default"))
             W, H = problem.W0.copy(), problem.H0.copy()
-            _solver.fit_factors(problem.Xp, W, H, 2, 3, 0.0)
+            _solvers.fit_factors(problem.Xp, W, H, 2, 3, "cd")
             factors[threads] = W
     finally:
         numba.set_num_threads(default)

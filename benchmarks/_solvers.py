@@ -8,9 +8,9 @@ continuing from the previous checkpoint, which gives exactly the iterates of
 one long run for a solver whose state is only ``(W, H)`` (every solver here
 except MiniBatchNMF, whose trajectory is made of separate fits instead).
 
-All objectives are computed with the same oracle,
-``sknmfcluster._loss.divergence`` (``0.5 * ||X - WH||_F^2`` or the generalized
-KL divergence, scikit-learn's conventions), outside the timed region.
+All objectives are computed with the same oracle, the prepared storage's
+``divergence`` (``0.5 * ||X - WH||_F^2`` or the generalized KL divergence,
+scikit-learn's conventions), outside the timed region.
 """
 
 import time
@@ -20,7 +20,8 @@ import numpy as np
 from sklearn.decomposition import NMF, MiniBatchNMF
 from sklearn.exceptions import ConvergenceWarning
 
-from sknmfcluster import NMFClusterer, _init, _loss, _solver, _storage
+from sknmfcluster import NMFClusterer, _init, _problems, _storage
+from sknmfcluster._losses import Loss
 
 try:  # the loops behind NMF.fit_transform, to continue a run cheaply
     from sklearn.decomposition._nmf import (_fit_coordinate_descent,
@@ -49,8 +50,9 @@ class Problem:
 
     def objective(self, W, H):
         dtype = self.W0.dtype
-        return float(_loss.divergence(self.Xp, np.ascontiguousarray(W, dtype),
-                                      np.ascontiguousarray(H, dtype), self.beta))
+        return float(self.Xp.divergence(np.ascontiguousarray(W, dtype),
+                                        np.ascontiguousarray(H, dtype),
+                                        float(self.beta)))
 
 
 class Solver:
@@ -98,12 +100,18 @@ class Solver:
         return curve
 
 
-class Engine(Solver):
-    """sknmfcluster's engine alone: ``_solver.fit_factors`` on prepared input,
-    with the estimators' default solver (``"cd"`` for the Frobenius loss,
-    ``"mu"`` for KL)."""
+def fit_factors(Xp, W, H, beta, max_iter, solver):
+    """The engine alone: one run of plain NMF from ``(W, H)``, ``tol=0``."""
+    _problems.fit_plain(Xp, W, H, Loss(beta), max_iter=max_iter, tol=0.0,
+                        solver=solver)
 
-    name, label = "ours", "sknmfcluster engine (fit_factors, default solver)"
+
+class Engine(Solver):
+    """sknmfcluster's engine alone: plain NMF (``_problems.fit_plain``) on
+    prepared input, with the estimators' default solver (``"cd"`` for the
+    Frobenius loss, ``"mu"`` for KL)."""
+
+    name, label = "ours", "sknmfcluster engine (fit_plain, default solver)"
     solver = None
 
     def _solver_name(self):
@@ -112,8 +120,8 @@ class Engine(Solver):
         return "cd" if self.problem.beta == 2 else "mu"
 
     def _fit(self, W, H, max_iter):
-        _solver.fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter,
-                            0.0, solver=self._solver_name())
+        fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter,
+                    self._solver_name())
 
     def _advance(self, W, H, n_iter):
         self._fit(W, H, n_iter)
@@ -123,7 +131,7 @@ class Engine(Solver):
 class EngineMU(Engine):
     """The engine with multiplicative updates (Frobenius rows only)."""
 
-    name, label = "ours-mu", "sknmfcluster engine (fit_factors, solver='mu')"
+    name, label = "ours-mu", "sknmfcluster engine (fit_plain, solver='mu')"
     solver = "mu"
 
 

@@ -58,7 +58,8 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import normalize  # noqa: E402
 
 from sknmfcluster import NMFClusterer  # noqa: E402
-from sknmfcluster import _graph, _neighbors, _spectral, _storage  # noqa: E402
+from sknmfcluster import (_engine, _neighbors, _problems, _spectral,  # noqa: E402
+                          _storage)
 from sknmfcluster.metrics import clustering_accuracy  # noqa: E402
 
 N_NEIGHBORS = 10
@@ -139,9 +140,18 @@ def nmf_cosine(X, k, s):
         normalize(X)).labels_
 
 
-def graph(**kw):
-    return lambda X, k, s: NMFClusterer(k, method="graph", random_state=s,
-                                        **kw).fit(X).labels_
+def graph(lam, **kw):
+    """GNMF with the weight lambda of the study, in the units of X.
+
+    ``graph_strength`` is relative to the root mean square of X: lambda /
+    rms(X) gives the same lambda as before that change.
+    """
+    def run(X, k, s):
+        rms = float(np.sqrt(X.multiply(X).mean() if sp.issparse(X)
+                            else np.mean(np.square(X))))
+        return NMFClusterer(k, method="graph", random_state=s,
+                            graph_strength=lam / rms, **kw).fit(X).labels_
+    return run
 
 
 def symmetric(**kw):
@@ -162,7 +172,9 @@ def symmetric_graph_variant(mode):
         S = sp.csr_matrix(G.maximum(G.T)) if mode == "max" else _neighbors.symmetrize(G)
         A, _ = _neighbors.degree_normalize(S)
         W0 = _spectral.init_symnmf(A, S, k, "spectral", np.random.RandomState(s))
-        return _graph.fit_symnmf(A, W0, 200, 1e-4).W.argmax(axis=1)
+        result = _engine.fit([("spectral", lambda: _problems.SymNMF(A, W0))],
+                             max_iter=200, tol=1e-4)
+        return result.W.argmax(axis=1)
     return run
 
 
@@ -199,11 +211,9 @@ def protocols(dataset, quick):
         ("NMF: random init, n_init=10", nmf(init="random", n_init=10)),
         ("NMF: KL loss", nmf(beta_loss="kullback-leibler")),
         ("NMF: KMeans on W", nmf(assign_labels="kmeans")),
-        ("GNMF λ=100: argmax", graph(graph_strength=100.0)),
-        ("GNMF λ=100: KMeans on W", graph(graph_strength=100.0,
-                                         assign_labels="kmeans")),
-        ("GNMF λ=1000: KMeans on W", graph(graph_strength=1000.0,
-                                          assign_labels="kmeans")),
+        ("GNMF λ=100: argmax", graph(100.0, assign_labels="argmax")),
+        ("GNMF λ=100: KMeans on W", graph(100.0, assign_labels="kmeans")),
+        ("GNMF λ=1000: KMeans on W", graph(1000.0, assign_labels="kmeans")),
         ("SymNMF 5-NN", symmetric(n_neighbors=5)),
         ("SymNMF 10-NN (spectral init)", symmetric()),
         ("SymNMF 15-NN", symmetric(n_neighbors=15)),
@@ -286,8 +296,8 @@ HELD_OUT = [
     ("NMFClusterer() default", {}),
     ("method='nmf'", dict(method="nmf")),
     ("method='symmetric', 10-NN", dict(method="symmetric")),
-    ("method='graph', λ=1000, KMeans on W",
-     dict(method="graph", graph_strength=1000.0, assign_labels="kmeans")),
+    ("method='graph' (graph_strength 2000 ≈ λ 970 on digits, KMeans on W)",
+     dict(method="graph")),
 ]
 
 

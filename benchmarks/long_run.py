@@ -24,8 +24,8 @@ from sklearn.decomposition._nmf import (_fit_coordinate_descent,
 from sklearn.exceptions import ConvergenceWarning
 
 from _common import dense_images, machine_info
-from sknmfcluster import _init, _solver, _storage
-from sknmfcluster._loss import divergence
+from sknmfcluster import _init, _problems, _storage
+from sknmfcluster._losses import Loss
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
@@ -64,11 +64,12 @@ def main():
     W0, H0 = _init.initialize(X, args.rank, "random", np.random.RandomState(0))
 
     def objective(W, H):
-        return divergence(Xp, np.ascontiguousarray(W, dtype),
-                          np.ascontiguousarray(H, dtype), 2)
+        return Xp.divergence(np.ascontiguousarray(W, dtype),
+                             np.ascontiguousarray(H, dtype), 2.0)
 
     def ours(W, H, n):
-        _solver.fit_factors(Xp, W, H, 2, n, 0.0, solver="cd")
+        _problems.fit_plain(Xp, W, H, Loss(2.0), max_iter=n, tol=0.0,
+                            solver="cd")
         return W, H
 
     def skl_cd(W, H, n):

@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+import numba
 from sphinx.util import logging
 
 import sknmfcluster
@@ -39,10 +40,11 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.mathjax",
+    "local_mathjax",  # sphinx.ext.mathjax, with MathJax served from _static
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "page_checks",  # no CDN, no build-machine paths or warnings in the pages
 ]
 
 templates_path = ["_templates"]
@@ -53,6 +55,13 @@ default_role = "literal"
 # as plain code text; broken references inside this site still warn (a
 # missing :ref: label or document is a warning whatever ``nitpicky`` says).
 nitpicky = False
+
+# -- MathJax (served from the built site) ------------------------------------
+
+# A file under _static: the local_mathjax extension copies MathJax there from
+# the django-static-mathjax package of the ``doc`` extra, so the formulas
+# render offline. sphinx.ext.mathjax's default is a CDN address.
+mathjax_path = "mathjax/tex-mml-chtml.js"
 
 # -- autodoc, autosummary, numpydoc -------------------------------------------
 
@@ -94,7 +103,17 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "matplotlib_animations": False,
     "image_srcset": [],
+    # The execution-times pages load their table scripts from CDNs and show
+    # the build machine's timings; each example page keeps its running time.
+    "write_computation_times": False,
 }
+
+# sknmfcluster announces the first Numba compile of a process on standard
+# error, and sphinx-gallery puts what an example writes there into its page:
+# the example that happened to compile first, which depends on what the build
+# machine's Numba cache holds, would show the announcement. One throwaway
+# compile here, before any example runs, takes it into the build log.
+numba.njit(lambda x: x + 1)(1)
 
 # -- HTML ------------------------------------------------------------------------
 

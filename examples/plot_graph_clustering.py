@@ -49,8 +49,7 @@ models = {
     "spectral clustering": SpectralClustering(
         10, affinity="nearest_neighbors", n_neighbors=10, random_state=0),
     "graph-regularised NMF": NMFClusterer(
-        10, method="graph", graph_strength=1000.0, assign_labels="kmeans",
-        max_iter=500, random_state=0),
+        10, method="graph", max_iter=500, random_state=0),
     "symmetric NMF (default)": NMFClusterer(10, random_state=0),
 }
 labels = {}

@@ -2,30 +2,48 @@
 
 Fits :class:`~sknmfcluster.NMFClusterer` to a data set or a data file, prints
 how well the clusters match the labels (next to KMeans) and saves the labels.
+
+Standard output carries the results only, and its first line names the data
+set actually used; progress (each phase, the first-use compilation of the
+kernels), warnings and errors go to standard error. Every problem the user can
+fix exits with code 2 and one ``error:`` line that says what is wrong. The
+output paths are checked before any work, and the outputs are written whole
+or not at all: nothing the user passed, and no earlier output, is left
+half-written.
 """
 
-import argparse
-import math
+import contextlib
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
+from . import _options, _outputs, _progress
 from ._clusterer import NMFClusterer
-from .datasets import DATASETS, FILE_EXTENSIONS, load_data_file, load_dataset
+from ._options import DEFAULT_N_CLUSTERS, DEFAULTS
+from .datasets import (
+    DATASETS,
+    FILE_EXTENSIONS,
+    load_data_file,
+    load_dataset,
+    load_label_file,
+)
 from .metrics import clustering_accuracy
 
 #: Exit code for bad input or options, as argparse uses for usage errors.
 EXIT_USAGE = 2
 
-_LABEL_FORMATS = (".npy", ".csv")
-_IMAGE_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
-_DEFAULT_N_CLUSTERS = 8
+#: Exit code after Ctrl-C, as a shell reports a process ended by SIGINT.
+EXIT_INTERRUPTED = 130
+
+_KMEANS_N_INIT = 10
 
 
 def main(argv=None):
@@ -39,166 +57,204 @@ def main(argv=None):
     Returns
     -------
     exit_code : int
-        0 on success, 2 when the input or an option is invalid (the reason
-        is printed on stderr as ``error: <message>``).
+        0 on success, 2 when the input, an option or an output path is
+        invalid (the reason is printed on stderr as ``error: <message>``),
+        130 when interrupted.
     """
     args = _build_parser().parse_args(argv)
+    # The command is a whole program, so it may choose the OpenMP wait policy
+    # of its process (the library does not: see the performance page).
+    # Numba's OpenMP threads spin at the barrier after every parallel loop by
+    # default; next to other busy processes that made a two-thread kernel up
+    # to hundreds of times slower. Set before the first kernel runs; a value
+    # the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return args.run(args)
     except (ValueError, OSError) as exc:
         # Bad data or paths are the user's to fix: a message, not a traceback.
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
-
-def _positive_int(text):
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="sknmfcluster",
-        description="Non-negative matrix factorization as a clusterer.",
-    )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    cluster = commands.add_parser(
-        "cluster",
-        help="cluster a data set or a data file with NMFClusterer",
-        description=(
-            "Cluster DATA with NMFClusterer, report accuracy and NMI against "
-            "the labels (next to KMeans) when there are labels, and save the "
-            "cluster labels."
-        ),
-        epilog=(
-            "A .csv file has labels when its header's last column is named "
-            "label, y or target. Errors exit with code 2."
-        ),
-    )
-    cluster.add_argument(
-        "data", nargs="?", default="digits", metavar="DATA",
-        help="'digits', 'mnist' (falls back to digits offline) or a .npy, "
-             ".csv or sparse .npz file (default: digits)")
-    cluster.add_argument(
-        "--n-clusters", type=_positive_int, metavar="K",
-        help="number of clusters (default: number of classes when there are "
-             f"labels, else {_DEFAULT_N_CLUSTERS})")
-    cluster.add_argument("--method", choices=("symmetric", "graph", "nmf"),
-                         default="symmetric",
-                         help="symmetric NMF of the k-nearest-neighbour graph "
-                              "(most accurate), graph-regularised NMF, or plain "
-                              "NMF of the data (default: symmetric)")
-    cluster.add_argument("--n-neighbors", type=_positive_int, default=10,
-                         metavar="N",
-                         help="neighbours per sample in the graph of the "
-                              "symmetric and graph methods (default: 10)")
-    cluster.add_argument("--beta-loss", choices=("frobenius", "kullback-leibler"),
-                         default="frobenius", help="divergence (default: frobenius)")
-    cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
-                         help="update rule: coordinate descent or multiplicative "
-                              "updates (default: auto, cd for frobenius and mu "
-                              "for kullback-leibler)")
-    cluster.add_argument("--init",
-                         choices=("spectral", "random", "nndsvd", "nndsvda",
-                                  "nndsvdar"),
-                         help="initialisation (default: the estimator's: "
-                              "spectral for --method symmetric, else nndsvda "
-                              "when K <= min(n_samples, n_features)); "
-                              "spectral is for --method symmetric only")
-    cluster.add_argument("--n-init", type=_positive_int, default=1, metavar="N",
-                         help="fits from different inits, best kept (default: 1)")
-    cluster.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
-                         help="maximum number of iterations (default: 200)")
-    cluster.add_argument("--tol", type=float, default=1e-4,
-                         help="relative decrease of the objective to stop at "
-                              "(default: 1e-4)")
-    cluster.add_argument("--random-state", type=int, default=0, metavar="S",
-                         help="seed of NMF and KMeans (default: 0)")
-    cluster.add_argument("--output", default="labels.npy", metavar="PATH",
-                         help="where to write the labels, .npy or .csv "
-                              "(default: labels.npy)")
-    cluster.add_argument("--components-image", metavar="PATH",
-                         help="save the components as a grid of images "
-                              "(needs matplotlib)")
-    cluster.add_argument("--no-kmeans", action="store_true",
-                         help="do not fit KMeans for comparison")
-    cluster.add_argument("--verbose", action="store_true",
-                         help="print the NMF objective during the fit")
-    cluster.set_defaults(run=_run_cluster)
-    return parser
+    """The parser, with the ``cluster`` command wired to :func:`_run_cluster`."""
+    return _options.build_parser(run_cluster=_run_cluster)
 
 
 def _run_cluster(args):
     """The ``cluster`` command; returns the exit code."""
-    output = Path(args.output)
-    _check_output_paths(output, args.components_image)
-    data = _load(args.data)
-    X, y = data.data, data.target
-    n_classes = None if y is None else len(np.unique(y))
-    image_shape = (_image_shape(data.image_shape, X.shape[1])
-                   if args.components_image else None)
-    k = args.n_clusters or n_classes or _DEFAULT_N_CLUSTERS
-    classes = "no labels" if y is None else f"{n_classes} classes"
-    print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
+    _check_options(args)
+    # Before any work: a bad output path costs no fit.
+    outputs = _outputs.check_paths(
+        [("--output", args.output), ("--components-image", args.components_image)],
+        inputs=[path for path in (args.data, args.labels)
+                if path and path not in DATASETS])
+    with _progress.report_phases():
+        data = _load(args)
+        X, y = data.data, data.target
+        _check_values(X, data.name, allow_missing=args.method == "nmf")
+        _check_n_neighbors(args, X.shape[0])
+        image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
+                       if args.components_image else None)
+        n_classes = None if y is None else len(np.unique(y))
+        k = args.n_clusters or n_classes or DEFAULT_N_CLUSTERS
+        classes = "no labels" if y is None else f"{n_classes} classes"
+        print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
 
-    model, fit_time = _fit_nmf(args, X, k)
-    print(f"NMFClusterer(n_clusters={k}, method={args.method!r}): fit in {fit_time:.2f} s, "
-          f"{model.n_iter_} iterations, reconstruction error "
-          f"{model.reconstruction_err_:.4g}")
-    if y is not None:
-        rows = [("NMF", model.labels_, fit_time)]
-        if not args.no_kmeans:
-            rows.append(("KMeans", *_fit_kmeans(X, k, args.random_state)))
-        _print_scores(y, rows)
+        model, fit_time, compile_time = _fit_nmf(args, X, k)
+        print(f"{_describe(model)}: fit in {fit_time:.2f} s (+ {compile_time:.2f} s "
+              f"compiling Numba kernels), {model.n_iter_} iterations, "
+              f"reconstruction error {model.reconstruction_err_:.4g}")
+        if y is not None:
+            rows = [("NMF", model.labels_, fit_time)]
+            if not args.no_kmeans and _has_missing(X):
+                print("KMeans cannot fit missing values: not compared.",
+                      file=sys.stderr)
+            elif not args.no_kmeans:
+                rows.append(("KMeans", *_fit_kmeans(X, k, args.random_state)))
+            _print_scores(y, rows)
 
-    _save_labels(output, model.labels_)
-    print(f"Labels written to {output}")
-    if args.components_image:
-        _save_components_image(args.components_image, model.components_, image_shape)
-        print(f"Components image written to {args.components_image}")
+        render = {
+            "--output": lambda path: _outputs.labels_bytes(path, model.labels_),
+            "--components-image": lambda path: _outputs.image_bytes(
+                path, model.components_, image_shape),
+        }
+        with _progress.phase(f"writing {', '.join(str(o.path) for o in outputs)}"):
+            _outputs.write_all([(output, render[output.option]) for output in outputs])
+    for output in outputs:
+        what = "Labels" if output.option == "--output" else "Components image"
+        print(f"{what} written to {output.path}")
     return 0
 
 
-def _check_output_paths(output, image):
-    """Reject output paths that cannot be written before spending time fitting."""
-    if output.suffix.lower() not in _LABEL_FORMATS:
+# -- options and inputs ---------------------------------------------------------
+def _check_options(args):
+    """Reject contradictory options; warn about ones the method does not use."""
+    is_csv = Path(args.data).suffix.lower() == ".csv" and args.data not in DATASETS
+    if args.label_column is not None and args.labels is not None:
+        raise ValueError("give either --labels or --label-column, not both.")
+    if args.label_column is not None and not is_csv:
         raise ValueError(
-            f"--output must end in .npy or .csv, got {str(output)!r}.")
-    paths = [("--output", output)]
-    if image:
-        image = Path(image)
-        if image.suffix.lower() not in _IMAGE_FORMATS:
-            raise ValueError(
-                f"--components-image must end in one of "
-                f"{', '.join(_IMAGE_FORMATS)}, got {str(image)!r}.")
-        paths.append(("--components-image", image))
-    for option, path in paths:
-        if not path.parent.is_dir():
-            raise ValueError(
-                f"{option}: directory {str(path.parent)!r} does not exist.")
+            f"--label-column applies to .csv data, and {args.data!r} is not a "
+            ".csv file; give the labels of other data with --labels FILE.")
+    unused = [("--graph-strength", args.graph_strength, ("graph",)),
+              ("--n-neighbors", args.n_neighbors, ("graph", "symmetric"))]
+    for option, value, methods in unused:
+        if value is not None and args.method not in methods:
+            print(f"warning: {option} is not used by --method {args.method}",
+                  file=sys.stderr)
 
 
-def _load(name):
-    """A data set by name, or a data file, as a Bunch; warnings go to stderr."""
+def _load(args):
+    """The data, with the labels of ``--labels`` if given, as a Bunch.
+
+    Warnings go to stderr as ``warning:`` lines.
+    """
+    name = args.data
     if name not in DATASETS and Path(name).suffix.lower() not in FILE_EXTENSIONS:
         raise ValueError(
             f"Unknown data {name!r}: expected {' or '.join(DATASETS)}, or a "
             f"path to a {', '.join(FILE_EXTENSIONS)} file.")
-    with warnings.catch_warnings(record=True) as caught:
+    with _progress.phase(f"loading {name}"), \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if name in DATASETS:
-            # Always say when MNIST is fetched: a silent minute looks like a hang.
-            data = load_dataset(name, return_X_y=False, verbose=True)
+            data = _load_dataset(name, fallback=not args.no_fallback)
         else:
-            data = load_data_file(name, return_X_y=False)
+            data = load_data_file(name, return_X_y=False,
+                                  label_column=args.label_column)
+        if args.labels is not None:
+            data.target = _load_labels(args.labels, data)
     _echo_warnings(caught)
     return data
+
+
+def _load_dataset(name, fallback):
+    try:
+        # verbose: say when MNIST is fetched, as a silent minute looks like a hang.
+        return load_dataset(name, return_X_y=False, verbose=True, fallback=fallback)
+    except OSError as exc:
+        raise ValueError(
+            f"{exc} and --no-fallback is set; check the network connection, or "
+            "run without --no-fallback to use digits instead.") from None
+
+
+def _load_labels(path, data):
+    try:
+        labels = load_label_file(path)
+    except ValueError as exc:
+        raise ValueError(f"--labels: {exc}") from None
+    n_samples = data.data.shape[0]
+    if len(labels) != n_samples:
+        raise ValueError(
+            f"--labels: {path!r} holds {len(labels)} labels but {data.name!r} "
+            f"has {n_samples} samples; give one label per sample, in order.")
+    if data.target is not None:
+        warnings.warn(f"--labels replaces the labels of {data.name}.", UserWarning)
+    return labels
+
+
+def _has_missing(X):
+    """Whether X has a NaN (a missing value)."""
+    return bool(np.isnan(X.data if sp.issparse(X) else X).any())
+
+
+def _check_values(X, name, allow_missing=False):
+    """Refuse infinite and negative values, and NaN unless they may be missing.
+
+    The message says where the first one is.
+    """
+    values = X.data if sp.issparse(X) else X
+    finite = np.isfinite(values) | (np.isnan(values) if allow_missing
+                                    else False)
+    if not finite.all():
+        row, column = _position(X, np.flatnonzero(~finite)[0])
+        value = values.flat[np.flatnonzero(~finite)[0]]
+        why = ("a missing value: this method needs every value; use --method "
+               "nmf, which fits the observed values only, or fill or drop the "
+               "missing values first" if np.isnan(value) else
+               "NMF needs finite values")
+        raise ValueError(
+            f"{name}: sample {row}, feature {column} is {value} ({why}); samples "
+            "and features are counted from 1.")
+    with np.errstate(invalid="ignore"):
+        negative = np.flatnonzero(values.ravel() < 0)
+    if negative.size:
+        row, column = _position(X, negative[0])
+        raise ValueError(
+            f"{name}: Negative values are not allowed: sample {row}, feature "
+            f"{column} is {values.flat[negative[0]]} (counted from 1). NMF needs "
+            "non-negative data; shift or rescale it first.")
+
+
+def _position(X, index):
+    """Sample and feature, counted from 1, of entry ``index`` of X's values."""
+    if sp.issparse(X):
+        row = np.searchsorted(X.indptr, index, side="right") - 1
+        return row + 1, X.indices[index] + 1
+    row, column = np.unravel_index(index, X.shape)
+    return row + 1, column + 1
+
+
+def _check_n_neighbors(args, n_samples):
+    """A graph of at least n_samples neighbours joins everything: refuse it."""
+    if n_samples < 2:
+        raise ValueError(f"the data has {n_samples} sample; clustering needs "
+                         "at least 2.")
+    if args.method == "nmf":
+        return
+    n_neighbors = args.n_neighbors or DEFAULTS["n_neighbors"]
+    if n_neighbors >= n_samples:
+        default = "" if args.n_neighbors else " (the default)"
+        raise ValueError(
+            f"--n-neighbors {n_neighbors}{default} is not below the number of "
+            f"samples ({n_samples}): every sample would be in every "
+            "neighbourhood and the graph could not separate clusters. Give "
+            f"--n-neighbors from 1 to {n_samples - 1}, or --method nmf.")
 
 
 def _echo_warnings(caught, convergence_message=None):
@@ -215,32 +271,62 @@ def _echo_warnings(caught, convergence_message=None):
         print(f"warning: {message}", file=sys.stderr)
 
 
+# -- fitting --------------------------------------------------------------------
 def _fit_nmf(args, X, k):
-    """Fit NMFClusterer; return the model and the fit time in seconds."""
+    """Fit NMFClusterer; return the model, the fit time and the compile time."""
     model = NMFClusterer(
-        n_clusters=k, method=args.method, n_neighbors=args.n_neighbors,
+        n_clusters=k, method=args.method,
+        n_neighbors=args.n_neighbors or DEFAULTS["n_neighbors"],
+        graph_strength=(DEFAULTS["graph_strength"] if args.graph_strength is None
+                        else args.graph_strength),
+        assign_labels=args.assign_labels,
         beta_loss=args.beta_loss, solver=args.solver, init=args.init,
         n_init=args.n_init, max_iter=args.max_iter, tol=args.tol,
         random_state=args.random_state, verbose=int(args.verbose),
     )
-    with warnings.catch_warnings(record=True) as caught:
+    # The estimator prints its verbose lines on stdout, which is for results.
+    with warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(sys.stderr), \
+            _progress.phase(f"fitting {_describe(model)}"):
         warnings.simplefilter("always")
-        start = time.perf_counter()
-        model.fit(X)
-        fit_time = time.perf_counter() - start
+        _, fit_time, compile_time = _timed(model.fit, X)
     _echo_warnings(caught, "NMF stopped at --max-iter before converging; "
                            "raise --max-iter or --tol.")
-    return model, fit_time
+    return model, fit_time, compile_time
+
+
+def _describe(model):
+    """``NMFClusterer(...)`` with the parameters that shape this fit."""
+    shown = {"n_clusters": model.n_clusters, "method": model.method}
+    if model.method != "nmf" and model.n_neighbors != DEFAULTS["n_neighbors"]:
+        shown["n_neighbors"] = model.n_neighbors
+    if model.method == "graph":
+        shown["graph_strength"] = model.graph_strength
+    if model.assign_labels != DEFAULTS["assign_labels"]:
+        shown["assign_labels"] = model.assign_labels
+    return f"NMFClusterer({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def _timed(function, *args):
+    """``function(*args)``, its time without compiling, and its compile time.
+
+    Numba compiles the kernels on their first use; that time is reported
+    apart, so that the fit time compares with KMeans's.
+    """
+    compiled, start = _progress.compile_seconds(), time.perf_counter()
+    result = function(*args)
+    wall = time.perf_counter() - start
+    compile_time = _progress.compile_seconds() - compiled
+    return result, max(wall - compile_time, 0.0), compile_time
 
 
 def _fit_kmeans(X, k, random_state):
     """KMeans labels and fit time, with the settings of the NMF-vs-KMeans study."""
-    kmeans = KMeans(n_clusters=k, n_init=10, random_state=random_state)
-    with warnings.catch_warnings(record=True) as caught:
+    kmeans = KMeans(n_clusters=k, n_init=_KMEANS_N_INIT, random_state=random_state)
+    with warnings.catch_warnings(record=True) as caught, _progress.phase(
+            f"fitting KMeans(n_clusters={k}, n_init={_KMEANS_N_INIT})"):
         warnings.simplefilter("always")
-        start = time.perf_counter()
-        labels = kmeans.fit_predict(X)
-        fit_time = time.perf_counter() - start
+        labels, fit_time, _ = _timed(kmeans.fit_predict, X)
     _echo_warnings(caught)
     return labels, fit_time
 
@@ -252,48 +338,3 @@ def _print_scores(y, rows):
         accuracy = clustering_accuracy(y, labels)
         nmi = normalized_mutual_info_score(y, labels)
         print(f"{method:8}{accuracy:>10.4f}{nmi:>8.4f}{fit_time:>8.2f} s")
-
-
-def _save_labels(path, labels):
-    if path.suffix.lower() == ".csv":
-        np.savetxt(path, labels, fmt="%d", header="label", comments="")
-    else:
-        np.save(path, labels)
-
-
-def _image_shape(image_shape, n_features):
-    """Shape to draw one component as an image, or a ValueError saying why not."""
-    if image_shape is not None:
-        return tuple(image_shape)
-    side = math.isqrt(n_features)
-    if side * side != n_features:
-        raise ValueError(
-            f"--components-image: cannot draw {n_features} features as an "
-            "image; the image shape is unknown and n_features is not a "
-            "perfect square. Save a 3-D .npy stack (n_samples, height, "
-            "width) to give the shape.")
-    return (side, side)
-
-
-def _save_components_image(path, components, image_shape):
-    """Save the rows of ``components`` as a grid of images (Agg, no display)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ValueError(
-            "--components-image needs matplotlib: pip install matplotlib") from None
-    k = components.shape[0]
-    # Five columns as in the MNIST study's 2 x 5 grid; square-ish beyond 25.
-    n_cols = min(k, max(5, math.ceil(math.sqrt(k))))
-    n_rows = math.ceil(k / n_cols)
-    figure = Figure(figsize=(1.6 * n_cols, 1.7 * n_rows))
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(n_rows, n_cols, squeeze=False)
-    for index, ax in enumerate(axes.ravel()):
-        ax.set_axis_off()
-        if index < k:
-            ax.imshow(components[index].reshape(image_shape), cmap="gray_r")
-            ax.set_title(f"component {index}", fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)

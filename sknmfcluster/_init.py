@@ -6,6 +6,8 @@ each singular pair is split into its positive and negative parts and the
 dominant part, scaled, becomes a pair of non-negative factors.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd, squared_norm
@@ -21,8 +23,13 @@ RANDOM_INITS = ("random", "nndsvdar")
 ZERO_LIFT = 1e-6
 
 
-def default_init(rank, n_samples, n_features):
-    """scikit-learn's rule: nndsvda when the rank allows an SVD, else random."""
+def default_init(rank, n_samples, n_features, local=True):
+    """scikit-learn's rule: nndsvda when the rank allows an SVD, else random.
+
+    Data not in local memory (a Dask array) has no SVD at hand: random.
+    """
+    if not local:
+        return "random"
     return "nndsvda" if rank <= min(n_samples, n_features) else "random"
 
 
@@ -85,6 +92,14 @@ def _nndsvd(X, rank, rng, fill):
     return W, H
 
 
+def _check_local(X, init):
+    """The SVD inits read all of X: refuse them for data not in memory."""
+    if not hasattr(X, "ndim") and not sp.issparse(X):
+        raise ValueError(
+            f"init={init!r} needs an SVD of all of X, which a Dask array is "
+            "not gathered for: use init='random' or init='custom'.")
+
+
 def _custom(X, rank, W, H):
     if W is None or H is None:
         raise ValueError("init='custom' needs both W and H passed to fit.")
@@ -100,6 +115,29 @@ def _custom(X, rank, W, H):
                 f"{F.shape}, expected {shape}."
             )
     return W.copy(), H.copy()
+
+
+def check_custom_factors(X, W, H, init):
+    """What scikit-learn's NMF says of user-given factors, said the same way.
+
+    W or H given without ``init="custom"`` are ignored, with a warning;
+    with it, a float factor of another dtype than X is a TypeError rather
+    than a silent cast.
+    """
+    if init != "custom":
+        if W is not None or H is not None:
+            warnings.warn(
+                "When init!='custom', provided W or H are ignored. Set "
+                "init='custom' to use them as initialization.",
+                RuntimeWarning, stacklevel=3)
+        return
+    for name, F in (("W", W), ("H", H)):
+        dtype = getattr(F, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype != X.dtype:
+            raise TypeError(
+                f"{name} should have the same dtype as X: got {name}.dtype = "
+                f"{dtype} and X.dtype = {X.dtype}. Cast it with "
+                f"{name}.astype(X.dtype).")
 
 
 def initialize(X, rank, init, rng, W=None, H=None):
@@ -120,6 +158,7 @@ def initialize(X, rank, init, rng, W=None, H=None):
     elif init == "custom":
         W0, H0 = _custom(X, rank, W, H)
     else:
+        _check_local(X, init)
         fill = {"nndsvd": None, "nndsvda": "mean", "nndsvdar": "random"}[init]
         W0, H0 = _nndsvd(X, rank, rng, fill)
     scale = typical_scale(X, rank)

@@ -1,17 +1,122 @@
-"""Numba kernels of the neighbour graph: exact distances to candidate neighbours.
+"""Numba kernels of the neighbour graph: exact distances and NN-descent.
 
 Arrays in, arrays written in place; rows are split into the engine's fixed
 chunks (:data:`sknmfcluster._kernels.N_CHUNKS`), each row written by one
 thread, so the results do not depend on the thread count.
+
+The distance that ranks neighbours is the squared Euclidean distance summed
+in float64 in feature order, ``sum_f (a_f - b_f) ** 2``. For CSR rows the
+sum runs over the union of the two rows' non-zeros in feature order; the
+terms it leaves out are exact zeros, so dense and CSR storage give the same
+distances bit for bit (no ``fastmath`` there: reassociating the sum would
+break that). Candidates are searched with a faster distance
+(:func:`_fast_dist`, vectorised in the data's dtype), which only decides
+which samples get ranked.
+
+NN-descent (Dong, Moses & Li, "Efficient k-nearest neighbor graph
+construction for generic similarity measures", WWW 2011) keeps for each
+point a row of ``c`` candidate neighbours sorted by ``(distance, index)``
+and repeatedly compares the neighbours of each point with each other
+("local join"): a neighbour of a neighbour is likely a neighbour. Here the
+random choices come from a hash of ``(seed, ...)`` rather than a stream, the
+local joins of a block of points only *propose* insertions, and the
+proposals are applied after the block: a row keeps the ``c`` smallest
+distinct ``(distance, index)`` pairs it was offered, whatever the order of
+the offers, so the graph does not depend on the thread count.
 """
 
-from numba import njit, prange
 import numpy as np
+from numba import prange
 
 from ._kernels import N_CHUNKS, chunk_bounds
+from ._kernels._jit import REDUCTION_MATH, kernel
+
+#: Largest float64, the distance of an empty slot of a candidate row.
+FAR = np.inf
 
 
-@njit(cache=True, parallel=True)
+# -- distances -----------------------------------------------------------------
+@kernel()
+def _dists_dense(x, Xt, rows, n_rows, out):
+    """``out[p] = ||x - Xt[rows[p]]||^2`` for ``p < n_rows``, features in order.
+
+    x : (m,), Xt : (n_t, m), rows : (>= n_rows,) int, out : (>= n_rows,)
+    float64. Four candidates at a time: their sums are independent chains
+    that run side by side, while each stays in feature order (the rounding
+    of one sum after the other).
+    """
+    m = x.shape[0]
+    p = 0
+    while p + 4 <= n_rows:
+        r0, r1, r2, r3 = Xt[rows[p]], Xt[rows[p + 1]], Xt[rows[p + 2]], Xt[rows[p + 3]]
+        s0 = s1 = s2 = s3 = 0.0
+        for f in range(m):
+            xf = np.float64(x[f])
+            d0 = xf - np.float64(r0[f])
+            d1 = xf - np.float64(r1[f])
+            d2 = xf - np.float64(r2[f])
+            d3 = xf - np.float64(r3[f])
+            s0 += d0 * d0
+            s1 += d1 * d1
+            s2 += d2 * d2
+            s3 += d3 * d3
+        out[p], out[p + 1], out[p + 2], out[p + 3] = s0, s1, s2, s3
+        p += 4
+    for q in range(p, n_rows):
+        r = Xt[rows[q]]
+        s = 0.0
+        for f in range(m):
+            d = np.float64(x[f]) - np.float64(r[f])
+            s += d * d
+        out[q] = s
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _fast_dist(a, b):
+    """Squared distance of two rows in their own dtype, vectorised.
+
+    Reassociated (any summation order), so only good for finding
+    candidates: every graph is finally ranked by the exact distances.
+    """
+    s = a[0] - a[0]
+    for f in range(a.shape[0]):
+        d = a[f] - b[f]
+        s += d * d
+    return s
+
+
+@kernel()
+def _dist_csr(a_data, a_indices, a, a_end, b_data, b_indices, b, b_end):
+    """Squared distance of two CSR rows with sorted indices, features in order."""
+    s = 0.0
+    while a < a_end or b < b_end:
+        fa = a_indices[a] if a < a_end else -1
+        fb = b_indices[b] if b < b_end else -1
+        if fb == -1 or (fa != -1 and fa < fb):
+            d = np.float64(a_data[a])
+            a += 1
+        elif fa == -1 or fb < fa:
+            d = -np.float64(b_data[b])
+            b += 1
+        else:
+            d = np.float64(a_data[a]) - np.float64(b_data[b])
+            a += 1
+            b += 1
+        s += d * d
+    return s
+
+
+@kernel()
+def _dists_csr(q_data, q_indices, q0, q1, t_data, t_indices, t_indptr, rows,
+               n_rows, out):
+    """:func:`_dists_dense` for a CSR query row ``[q0, q1)`` and CSR training rows."""
+    for p in range(n_rows):
+        t = rows[p]
+        out[p] = _dist_csr(q_data, q_indices, q0, q1, t_data, t_indices,
+                           t_indptr[t], t_indptr[t + 1])
+
+
+@kernel(parallel=True)
 def sq_distances_dense(Xq, Xt, cand, out):
     """Squared distances from each query row to its candidate training rows.
 
@@ -20,20 +125,13 @@ def sq_distances_dense(Xq, Xt, cand, out):
     f]) ** 2`` summed in feature order. The zeros of the rows add exact
     zeros, so the result equals :func:`sq_distances_csr` bit for bit.
     """
-    n_q, m = Xq.shape
-    bounds = chunk_bounds(n_q)
+    bounds = chunk_bounds(Xq.shape[0])
     for c in prange(N_CHUNKS):
         for i in range(bounds[c], bounds[c + 1]):
-            for p in range(cand.shape[1]):
-                t = cand[i, p]
-                s = 0.0
-                for f in range(m):
-                    d = np.float64(Xq[i, f]) - np.float64(Xt[t, f])
-                    s += d * d
-                out[i, p] = s
+            _dists_dense(Xq[i], Xt, cand[i], cand.shape[1], out[i])
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
                      cand, out):
     """:func:`sq_distances_dense` for CSR rows with sorted indices.
@@ -41,27 +139,397 @@ def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
     The two rows' non-zeros are merged in feature order, so the sum has the
     terms, and the order, of the dense computation.
     """
-    n_q = q_indptr.shape[0] - 1
-    bounds = chunk_bounds(n_q)
+    bounds = chunk_bounds(q_indptr.shape[0] - 1)
     for c in prange(N_CHUNKS):
         for i in range(bounds[c], bounds[c + 1]):
-            for p in range(cand.shape[1]):
-                t = cand[i, p]
-                a, a_end = q_indptr[i], q_indptr[i + 1]
-                b, b_end = t_indptr[t], t_indptr[t + 1]
-                s = 0.0
-                while a < a_end or b < b_end:
-                    fa = q_indices[a] if a < a_end else -1
-                    fb = t_indices[b] if b < b_end else -1
-                    if fb == -1 or (fa != -1 and fa < fb):
-                        d = np.float64(q_data[a])
-                        a += 1
-                    elif fa == -1 or fb < fa:
-                        d = -np.float64(t_data[b])
-                        b += 1
-                    else:
-                        d = np.float64(q_data[a]) - np.float64(t_data[b])
-                        a += 1
-                        b += 1
-                    s += d * d
-                out[i, p] = s
+            _dists_csr(q_data, q_indices, q_indptr[i], q_indptr[i + 1], t_data,
+                       t_indices, t_indptr, cand[i], cand.shape[1], out[i])
+
+
+# -- hashing: reproducible random choices without a shared stream ------------
+@kernel()
+def _mix(x):
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014) of a uint64."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@kernel()
+def _hash(seed, a, b, c):
+    """A uint64 that looks random, from four integers."""
+    h = _mix(np.uint64(seed) ^ np.uint64(a))
+    h = _mix(h ^ np.uint64(b))
+    return _mix(h ^ np.uint64(c))
+
+
+# -- sorted candidate rows -----------------------------------------------------
+@kernel()
+def _insert(ind, dst, flag, j, d):
+    """Offer ``(d, j)`` to a row sorted by ``(distance, index)``; 1 if it entered.
+
+    The row keeps its ``len(ind)`` smallest distinct pairs, so the final
+    content does not depend on the order of the offers. An entry is flagged
+    new (``flag`` may be zero-sized when there are no flags).
+    """
+    c = ind.shape[0]
+    if d > dst[c - 1] or (d == dst[c - 1] and j >= ind[c - 1]):
+        return 0
+    for p in range(c):
+        if ind[p] == j:
+            return 0
+    p = c - 1
+    while p > 0 and (dst[p - 1] > d or (dst[p - 1] == d and ind[p - 1] > j)):
+        ind[p] = ind[p - 1]
+        dst[p] = dst[p - 1]
+        if flag.shape[0]:
+            flag[p] = flag[p - 1]
+        p -= 1
+    ind[p] = j
+    dst[p] = d
+    if flag.shape[0]:
+        flag[p] = True
+    return 1
+
+
+@kernel()
+def _sort_row(ind, dst):
+    """Sort a short row by ``(distance, index)`` (insertion sort)."""
+    for p in range(1, ind.shape[0]):
+        j, d = ind[p], dst[p]
+        q = p
+        while q > 0 and (dst[q - 1] > d or (dst[q - 1] == d and ind[q - 1] > j)):
+            ind[q] = ind[q - 1]
+            dst[q] = dst[q - 1]
+            q -= 1
+        ind[q] = j
+        dst[q] = d
+
+
+# -- NN-descent ----------------------------------------------------------------
+@kernel(parallel=True)
+def nnd_init(n, seed, ind):
+    """Random start: row ``i`` holds ``i`` and ``c - 1`` distinct other points.
+
+    ind : (n, c) int32, overwritten; needs ``c < n``.
+    """
+    c = ind.shape[1]
+    bounds = chunk_bounds(n)
+    for ch in prange(N_CHUNKS):
+        for i in range(bounds[ch], bounds[ch + 1]):
+            ind[i, 0] = i
+            filled, draw = 1, 0
+            while filled < c:
+                j = np.int64(_hash(seed, i, draw, 0) % np.uint64(n))
+                draw += 1
+                fresh = True
+                for p in range(filled):
+                    if ind[i, p] == j:
+                        fresh = False
+                if fresh:
+                    ind[i, filled] = j
+                    filled += 1
+
+
+@kernel(parallel=True)
+def nnd_row_dists_dense(X, ind, dst):
+    """Distances of each row's entries (dst (n, c) float64), then sort the rows."""
+    bounds = chunk_bounds(ind.shape[0])
+    for ch in prange(N_CHUNKS):
+        for i in range(bounds[ch], bounds[ch + 1]):
+            for p in range(ind.shape[1]):
+                dst[i, p] = _fast_dist(X[i], X[ind[i, p]])
+            _sort_row(ind[i], dst[i])
+
+
+@kernel(parallel=True)
+def nnd_row_dists_csr(data, indices, indptr, ind, dst):
+    """:func:`nnd_row_dists_dense` for CSR ``X``."""
+    bounds = chunk_bounds(ind.shape[0])
+    for ch in prange(N_CHUNKS):
+        for i in range(bounds[ch], bounds[ch + 1]):
+            _dists_csr(data, indices, indptr[i], indptr[i + 1], data, indices,
+                       indptr, ind[i], ind.shape[1], dst[i])
+            _sort_row(ind[i], dst[i])
+
+
+@kernel()
+def _keep_smallest(lists, pri, counts, u, v, p, cap):
+    """Put ``v`` in list ``u`` with priority ``p``, keeping the ``cap`` smallest."""
+    n_u = counts[u]
+    for a in range(n_u):
+        if lists[u, a] == v:
+            return
+    if n_u < cap:
+        lists[u, n_u] = v
+        pri[u, n_u] = p
+        counts[u] = n_u + 1
+        return
+    worst = 0
+    for a in range(1, cap):
+        if pri[u, a] > pri[u, worst]:
+            worst = a
+    if p < pri[u, worst]:
+        lists[u, worst] = v
+        pri[u, worst] = p
+
+
+@kernel()
+def _sample_edges(ind, flag, want, cap, seed, it, lists, counts, pri):
+    """Put both ends of every edge flagged ``want`` in each other's list."""
+    n, c = ind.shape
+    counts[:] = 0
+    for u in range(n):
+        for j in range(c):
+            v = ind[u, j]
+            if v == u or flag[u, j] != want:
+                continue
+            p = _hash(seed, it, min(u, v), max(u, v))
+            _keep_smallest(lists, pri, counts, u, v, p, cap)
+            _keep_smallest(lists, pri, counts, v, u, p, cap)
+
+
+@kernel()
+def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri):
+    """Candidate lists of one NN-descent iteration (serial: it is cheap).
+
+    For every edge ``u -> v`` of the graph ``ind`` (n, c), ``v`` joins the
+    new (``flag`` true) or old candidate list of ``u`` and ``u`` that of
+    ``v``; each list keeps the ``cap`` entries of smallest hash priority
+    (new_c, old_c : (n, cap) int32, counts n_new, n_old : (n,)). New entries
+    that made it into their row's own list are flagged old.
+    pri : (n, cap) uint64 scratch.
+    """
+    _sample_edges(ind, flag, True, cap, seed, it, new_c, n_new, pri)
+    _sample_edges(ind, flag, False, cap, seed, it, old_c, n_old, pri)
+    for u in range(ind.shape[0]):
+        for j in range(ind.shape[1]):
+            if flag[u, j]:
+                for a in range(n_new[u]):
+                    if new_c[u, a] == ind[u, j]:
+                        flag[u, j] = False
+
+
+@kernel()
+def _propose(p, q, d, worst, targets, sources, dists, at):
+    """Record the offers ``q -> row p`` and ``p -> row q`` that can enter."""
+    if d <= worst[p]:
+        targets[at] = p
+        sources[at] = q
+        dists[at] = d
+        at += 1
+    if d <= worst[q]:
+        targets[at] = q
+        sources[at] = p
+        dists[at] = d
+        at += 1
+    return at
+
+
+@kernel(parallel=True)
+def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, targets,
+                   sources, dists, counts):
+    """Local joins of the points ``v0 <= v < v1``: compare their candidates.
+
+    Each pair (new, new) and (new, old) of ``v``'s candidates is compared
+    and offered to both rows if it can enter (``worst`` (n,) is each row's
+    largest distance before this block). The offers of chunk ``ch`` are
+    written from ``ch * cap`` on (``cap = len(targets) // N_CHUNKS``), their
+    number to ``counts[ch]``.
+    """
+    cap = targets.shape[0] // N_CHUNKS
+    bounds = chunk_bounds(v1 - v0)
+    width = new_c.shape[1] + old_c.shape[1]
+    for ch in prange(N_CHUNKS):
+        rows = np.empty(width, dtype=np.int64)
+        at = ch * cap
+        for v in range(v0 + bounds[ch], v0 + bounds[ch + 1]):
+            m = _candidates(new_c[v], n_new[v], old_c[v], n_old[v], rows)
+            for p in range(n_new[v]):
+                a = rows[p]
+                for q in range(p + 1, m):
+                    if rows[q] != a:
+                        d = _fast_dist(X[a], X[rows[q]])
+                        at = _propose(a, rows[q], d, worst, targets, sources,
+                                      dists, at)
+        counts[ch] = at - ch * cap
+
+
+@kernel()
+def _candidates(new_v, n_new, old_v, n_old, rows):
+    """``rows`` = the new candidates, then the old ones; returns their number."""
+    for a in range(n_new):
+        rows[a] = new_v[a]
+    for b in range(n_old):
+        rows[n_new + b] = old_v[b]
+    return n_new + n_old
+
+
+@kernel(parallel=True)
+def nnd_join_csr(data, indices, indptr, new_c, n_new, old_c, n_old, worst, v0,
+                 v1, targets, sources, dists, counts):
+    """:func:`nnd_join_dense` for CSR ``X``: the same offers, bit for bit."""
+    cap = targets.shape[0] // N_CHUNKS
+    bounds = chunk_bounds(v1 - v0)
+    width = new_c.shape[1] + old_c.shape[1]
+    for ch in prange(N_CHUNKS):
+        rows = np.empty(width, dtype=np.int64)
+        d = np.empty(width)
+        at = ch * cap
+        for v in range(v0 + bounds[ch], v0 + bounds[ch + 1]):
+            m = _candidates(new_c[v], n_new[v], old_c[v], n_old[v], rows)
+            for p in range(n_new[v]):
+                a = rows[p]
+                _dists_csr(data, indices, indptr[a], indptr[a + 1], data,
+                           indices, indptr, rows[p + 1:], m - p - 1, d)
+                for q in range(p + 1, m):
+                    if rows[q] != a:
+                        at = _propose(a, rows[q], d[q - p - 1], worst,
+                                      targets, sources, dists, at)
+        counts[ch] = at - ch * cap
+
+
+@kernel(parallel=True)
+def nnd_apply(targets, sources, dists, counts, ind, dst, flag, worst):
+    """Apply the offers of a block to the rows; returns how many entered.
+
+    Each chunk of rows (``chunk_bounds(n)``) is updated by one thread, which
+    reads every offer and takes those addressed to its rows; a row's result
+    does not depend on the order of its offers (see :func:`_insert`).
+    Updates ``worst`` for the next block.
+    """
+    cap = targets.shape[0] // N_CHUNKS
+    n, c = ind.shape
+    bounds = chunk_bounds(n)
+    entered = np.zeros(N_CHUNKS, dtype=np.int64)
+    for own in prange(N_CHUNKS):
+        lo, hi = bounds[own], bounds[own + 1]
+        for ch in range(N_CHUNKS):
+            for e in range(ch * cap, ch * cap + counts[ch]):
+                t = targets[e]
+                if lo <= t < hi and _insert(ind[t], dst[t], flag[t],
+                                            sources[e], dists[e]):
+                    entered[own] += 1
+                    worst[t] = dst[t, c - 1]
+    return entered.sum()
+
+
+# -- queries: best-first search of the graph ----------------------------------
+@kernel()
+def _insert_pool(ind, dst, expanded, j, d):
+    """:func:`_insert` for a search pool (no duplicates are ever offered).
+
+    Empty slots hold index -1 at distance ``FAR``; a new entry is not yet
+    expanded.
+    """
+    c = ind.shape[0]
+    if d > dst[c - 1] or (d == dst[c - 1] and ind[c - 1] >= 0
+                          and j >= ind[c - 1]):
+        return
+    p = c - 1
+    while p > 0 and (dst[p - 1] > d or (dst[p - 1] == d and ind[p - 1] > j)):
+        ind[p] = ind[p - 1]
+        dst[p] = dst[p - 1]
+        expanded[p] = expanded[p - 1]
+        p -= 1
+    ind[p] = j
+    dst[p] = d
+    expanded[p] = False
+
+
+@kernel()
+def _next_unseen(pool_ind, expanded, adj_indptr, adj_indices, seen, stamp,
+                 rows):
+    """Expand the closest unexpanded pool entry: its unseen graph neighbours.
+
+    Writes them to ``rows`` and marks them seen; returns their number, or -1
+    when every entry of the pool is expanded (the search is over).
+    """
+    for p in range(pool_ind.shape[0]):
+        u = pool_ind[p]
+        if u >= 0 and not expanded[p]:
+            expanded[p] = True
+            m = 0
+            for e in range(adj_indptr[u], adj_indptr[u + 1]):
+                t = adj_indices[e]
+                if seen[t] != stamp:
+                    seen[t] = stamp
+                    rows[m] = t
+                    m += 1
+            return m
+    return -1
+
+
+@kernel(parallel=True)
+def nnd_query_dense(Q, X, pivots, adj_indptr, adj_indices, out_ind, out_dst):
+    """Approximate nearest training rows of each query row, by graph search.
+
+    Q : (n_q, m) queries, X : (n, m) training rows, pivots : (P,) training
+    rows every search starts from, ``(adj_indptr, adj_indices)`` the search
+    graph (CSR, n rows). out_ind (n_q, ef) int64 and out_dst (n_q, ef)
+    float64 are overwritten with the ``ef`` nearest rows found, sorted by
+    ``(distance, index)``. The pool starts with the ``ef`` nearest pivots;
+    then the closest entry not yet expanded is expanded (its graph
+    neighbours are offered to the pool) until every entry is. A query's
+    result depends on that query alone.
+    """
+    ef = out_ind.shape[1]
+    width = max(pivots.shape[0], np.max(np.diff(adj_indptr)))
+    bounds = chunk_bounds(Q.shape[0])
+    for ch in prange(N_CHUNKS):
+        seen = np.zeros(X.shape[0], dtype=np.int32)
+        rows = np.empty(width, dtype=np.int64)
+        d = np.empty(width)
+        expanded = np.zeros(ef, dtype=np.bool_)
+        for i in range(bounds[ch], bounds[ch + 1]):
+            stamp = np.int32(i - bounds[ch] + 1)
+            out_ind[i, :] = -1
+            out_dst[i, :] = FAR
+            for b in range(pivots.shape[0]):
+                d[b] = _fast_dist(Q[i], X[pivots[b]])
+            for b in range(pivots.shape[0]):
+                seen[pivots[b]] = stamp
+                _insert_pool(out_ind[i], out_dst[i], expanded, pivots[b], d[b])
+            while True:
+                m = _next_unseen(out_ind[i], expanded, adj_indptr, adj_indices,
+                                 seen, stamp, rows)
+                if m < 0:
+                    break
+                for b in range(m):
+                    d[b] = _fast_dist(Q[i], X[rows[b]])
+                for b in range(m):
+                    _insert_pool(out_ind[i], out_dst[i], expanded, rows[b], d[b])
+
+
+@kernel(parallel=True)
+def nnd_query_csr(q_data, q_indices, q_indptr, data, indices, indptr, pivots,
+                  adj_indptr, adj_indices, out_ind, out_dst):
+    """:func:`nnd_query_dense` for CSR queries and training rows (same result)."""
+    ef = out_ind.shape[1]
+    width = max(pivots.shape[0], np.max(np.diff(adj_indptr)))
+    bounds = chunk_bounds(q_indptr.shape[0] - 1)
+    for ch in prange(N_CHUNKS):
+        seen = np.zeros(indptr.shape[0] - 1, dtype=np.int32)
+        rows = np.empty(width, dtype=np.int64)
+        d = np.empty(width)
+        expanded = np.zeros(ef, dtype=np.bool_)
+        for i in range(bounds[ch], bounds[ch + 1]):
+            stamp = np.int32(i - bounds[ch] + 1)
+            q0, q1 = q_indptr[i], q_indptr[i + 1]
+            out_ind[i, :] = -1
+            out_dst[i, :] = FAR
+            _dists_csr(q_data, q_indices, q0, q1, data, indices, indptr,
+                       pivots, pivots.shape[0], d)
+            for b in range(pivots.shape[0]):
+                seen[pivots[b]] = stamp
+                _insert_pool(out_ind[i], out_dst[i], expanded, pivots[b], d[b])
+            while True:
+                m = _next_unseen(out_ind[i], expanded, adj_indptr, adj_indices,
+                                 seen, stamp, rows)
+                if m < 0:
+                    break
+                _dists_csr(q_data, q_indices, q0, q1, data, indices, indptr,
+                           rows, m, d)
+                for b in range(m):
+                    _insert_pool(out_ind[i], out_dst[i], expanded, rows[b], d[b])

@@ -3,33 +3,51 @@
 :func:`load_dataset` gives the two image data sets the project's examples
 start from (digits, which ships with scikit-learn, and MNIST, which needs a
 network and falls back to digits without one); :func:`load_data_file` reads a
-user's ``.npy``, ``.csv`` or sparse ``.npz`` file.
+user's ``.npy``, ``.csv`` or sparse ``.npz`` file and :func:`load_label_file`
+a file of labels.
+
+A file is checked before it is trusted: a ``.npy`` header's claimed size is
+compared with the file's size before any memory is allocated, archives are
+opened without unpickling, and every error names the file and, for text, the
+line and column, counted from 1.
 """
 
-import csv
 import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.datasets import fetch_openml, load_digits
 from sklearn.utils import Bunch
 
+# The file formats are defined beside their readers, and public here.
+from ._files import (
+    FILE_EXTENSIONS,
+    LABEL_COLUMNS,
+    LABEL_FILE_EXTENSIONS,
+    read_data_file,
+    read_label_file,
+)
+from ._progress import say
+
+__all__ = [
+    "DATASETS",
+    "FILE_EXTENSIONS",
+    "LABEL_COLUMNS",
+    "LABEL_FILE_EXTENSIONS",
+    "load_data_file",
+    "load_dataset",
+    "load_label_file",
+]
+
 #: Data sets known to :func:`load_dataset`.
 DATASETS = ("digits", "mnist")
-
-#: File extensions known to :func:`load_data_file`.
-FILE_EXTENSIONS = (".npy", ".csv", ".npz")
-
-#: Header names that mark the last column of a CSV file as the labels.
-LABEL_COLUMNS = ("label", "y", "target")
 
 # Largest pixel value of each data set, to scale pixels to [0, 1].
 _DIGITS_MAX = 16.0
 _MNIST_MAX = 255.0
 
 
-def load_dataset(name, *, return_X_y=True, verbose=True):
+def load_dataset(name, *, return_X_y=True, verbose=True, fallback=True):
     """Load a labelled image data set with pixels scaled to ``[0, 1]``.
 
     ``"digits"`` is :func:`sklearn.datasets.load_digits` (1,797 images of
@@ -37,7 +55,8 @@ def load_dataset(name, *, return_X_y=True, verbose=True):
     ``fetch_openml("mnist_784")`` (70,000 images of 28 x 28 pixels, 10
     classes), downloaded on first use and cached by scikit-learn; when it
     cannot be downloaded (no network, a time-out, a server error), a
-    ``UserWarning`` says so and digits is returned instead.
+    ``UserWarning`` says so and digits is returned instead, unless
+    ``fallback=False``.
 
     Parameters
     ----------
@@ -46,7 +65,11 @@ def load_dataset(name, *, return_X_y=True, verbose=True):
     return_X_y : bool, default=True
         If True, return ``(data, target)`` instead of a Bunch.
     verbose : bool, default=True
-        Print a line before downloading MNIST, which can take a minute.
+        Print a line on standard error before fetching MNIST, which can take
+        a minute.
+    fallback : bool, default=True
+        When MNIST cannot be downloaded, return digits (True) or raise
+        ``OSError`` (False).
 
     Returns
     -------
@@ -65,10 +88,15 @@ def load_dataset(name, *, return_X_y=True, verbose=True):
     (data, target) : tuple if ``return_X_y`` is True
         The arrays described above.
 
+    Raises
+    ------
+    OSError
+        When MNIST cannot be downloaded and ``fallback`` is False.
+
     Warns
     -----
     UserWarning
-        When MNIST is requested but cannot be downloaded.
+        When MNIST cannot be downloaded and digits is returned instead.
 
     See Also
     --------
@@ -87,7 +115,7 @@ def load_dataset(name, *, return_X_y=True, verbose=True):
         raise ValueError(
             f"Unknown data set {name!r}; expected one of {', '.join(DATASETS)}."
         )
-    bunch = _load_mnist(verbose) if name == "mnist" else None
+    bunch = _load_mnist(verbose, fallback) if name == "mnist" else None
     if bunch is None:
         X, y = load_digits(return_X_y=True)
         bunch = Bunch(data=X / _DIGITS_MAX, target=y.astype(np.int64),
@@ -95,11 +123,13 @@ def load_dataset(name, *, return_X_y=True, verbose=True):
     return (bunch.data, bunch.target) if return_X_y else bunch
 
 
-def _load_mnist(verbose):
-    """MNIST as a Bunch, or None with a ``UserWarning`` if it cannot be fetched."""
+def _load_mnist(verbose, fallback):
+    """MNIST as a Bunch; if it cannot be fetched, None and a ``UserWarning``
+    (``fallback``) or an ``OSError``."""
     if verbose:
-        print("Fetching MNIST from OpenML (downloaded on first use, then "
-              "cached by scikit-learn)...")
+        # stderr: a program's standard output is for its results.
+        say("fetching MNIST from OpenML (downloaded on first use, then cached "
+            "by scikit-learn) ...")
     try:
         with warnings.catch_warnings():
             # fetch_openml warns at each retry; one warning below says it all.
@@ -107,6 +137,9 @@ def _load_mnist(verbose):
                 "ignore", message="A network error occurred", category=UserWarning)
             mnist = fetch_openml("mnist_784", as_frame=False, parser="auto")
     except Exception as exc:  # noqa: BLE001 - any failure means "use digits"
+        if not fallback:
+            raise OSError(f"MNIST could not be downloaded ({type(exc).__name__}: "
+                          f"{exc})") from exc
         warnings.warn(
             f"MNIST could not be downloaded ({type(exc).__name__}: {exc}); "
             "using the digits data set (8 x 8 images) instead.",
@@ -122,7 +155,7 @@ def _load_mnist(verbose):
     )
 
 
-def load_data_file(path, *, return_X_y=True):
+def load_data_file(path, *, return_X_y=True, label_column=None):
     """Load non-negative data for clustering from a ``.npy``, ``.csv`` or ``.npz`` file.
 
     The format follows the extension:
@@ -130,13 +163,17 @@ def load_data_file(path, *, return_X_y=True):
     - ``.npy``: a numeric array saved with :func:`numpy.save`, either 2-D
       (one sample per row) or 3-D (a stack of images, flattened to rows; the
       image shape is then returned).
-    - ``.csv``: comma-separated numbers, one sample per line. The first line
-      is a header when any of its fields is not a number. When there is a
-      header and its last column is named ``label``, ``y`` or ``target``
-      (any case), that column holds the labels and the other columns the
-      features; otherwise every column is a feature and there are no labels.
+    - ``.csv``: comma-separated numbers, one sample per line; text after a
+      ``#`` is a comment. The first line is a header when any of its fields
+      is not a number. One column may hold labels (see ``label_column``);
+      the other columns are the features.
     - ``.npz``: a sparse matrix saved with :func:`scipy.sparse.save_npz`,
       returned in CSR format.
+
+    The file is checked before it is loaded: a ``.npy`` file (or a member of
+    a ``.npz`` archive) must be as long as its header announces, so a
+    damaged header is refused without allocating the memory it claims; no
+    file is ever unpickled; a sparse matrix's indices must be in range.
 
     Parameters
     ----------
@@ -144,6 +181,13 @@ def load_data_file(path, *, return_X_y=True):
         File to read.
     return_X_y : bool, default=True
         If True, return ``(data, target)`` instead of a Bunch.
+    label_column : str or int, default=None
+        For a ``.csv`` file, the column that holds the labels: a header name,
+        or a column number counted from 1 (negative numbers count from the
+        end: -1 is the last column). A string that is not a header name but
+        a whole number is read as a number. None means the last column when
+        its header name is ``label``, ``y`` or ``target`` (any case), else no
+        labels.
 
     Returns
     -------
@@ -166,108 +210,49 @@ def load_data_file(path, *, return_X_y=True):
     Raises
     ------
     ValueError
-        If the file does not exist, its extension is not ``.npy``, ``.csv``
-        or ``.npz``, or its content is not numeric data of the expected
-        shape.
+        If the file does not exist or cannot be read, its extension is not
+        ``.npy``, ``.csv`` or ``.npz``, or its content is not numeric data of
+        the expected shape; the message says what is wrong and where (CSV
+        lines and columns counted from 1).
 
     See Also
     --------
     load_dataset : Load the digits or MNIST data set.
+    load_label_file : Load labels from their own file.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FILE_EXTENSIONS:
-        raise ValueError(
-            f"Cannot read {str(path)!r}: unknown extension {suffix or '(none)'!r}; "
-            f"expected one of {', '.join(FILE_EXTENSIONS)}."
-        )
-    if not path.is_file():
-        raise ValueError(f"File not found: {str(path)!r}.")
-    reader = {".npy": _read_npy, ".csv": _read_csv, ".npz": _read_npz}[suffix]
-    X, y, image_shape = reader(path)
-    if X.shape[0] == 0:
-        raise ValueError(f"{str(path)!r} contains no samples.")
+    X, y, image_shape = read_data_file(path, label_column)
     bunch = Bunch(data=X, target=y, image_shape=image_shape, name=path.name)
     return (bunch.data, bunch.target) if return_X_y else bunch
 
 
-def _as_float(X, path):
-    """``X`` as float32 if it is float32, float64 otherwise; reject non-numbers."""
-    if X.dtype.kind not in "biuf":
-        raise ValueError(
-            f"{str(path)!r} does not hold numbers (dtype {X.dtype}); NMF needs "
-            "numeric data."
-        )
-    return X.astype(np.float32 if X.dtype == np.float32 else np.float64, copy=False)
+def load_label_file(path):
+    """Load one label per sample from a ``.npy``, ``.csv`` or ``.txt`` file.
 
+    - ``.npy``: a 1-D array (or a single column) of numbers or strings,
+      saved with :func:`numpy.save`.
+    - ``.csv`` or ``.txt``: one label per line. The first line is a header
+      when it is ``label``, ``y`` or ``target`` (any case), or when it is
+      not a number and every other line is.
 
-def _read_npy(path):
-    try:
-        # No pickles: a data file must not be able to run code when loaded.
-        X = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise ValueError(
-            f"Cannot read {str(path)!r} as a numeric .npy array: {exc}") from None
-    if not isinstance(X, np.ndarray):
-        raise ValueError(f"{str(path)!r} is an archive, not a single .npy array.")
-    if X.ndim not in (2, 3):
-        raise ValueError(
-            f"{str(path)!r} holds an array of shape {X.shape}; expected a 2-D "
-            "array (n_samples, n_features) or a 3-D stack of images."
-        )
-    image_shape = X.shape[1:] if X.ndim == 3 else None
-    return _as_float(X.reshape(X.shape[0], -1), path), None, image_shape
+    Parameters
+    ----------
+    path : str or path-like
+        File to read.
 
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+        int64 when the labels are all whole numbers, otherwise as written.
 
-def _read_npz(path):
-    try:
-        X = sp.load_npz(path)
-    except (ValueError, KeyError, OSError) as exc:
-        raise ValueError(
-            f"Cannot read {str(path)!r} as a sparse matrix saved with "
-            f"scipy.sparse.save_npz: {exc}"
-        ) from None
-    return _as_float(X.tocsr(), path), None, None
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or does not hold one label per sample;
+        the message says why (lines counted from 1).
 
-
-def _is_number(field):
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
-
-
-def _read_csv(path):
-    with open(path, newline="") as stream:
-        first = next(csv.reader(stream), None)
-    if not first:
-        raise ValueError(f"{str(path)!r} is empty.")
-    has_header = not all(_is_number(field) for field in first)
-    has_labels = has_header and first[-1].strip().lower() in LABEL_COLUMNS
-    n_columns = len(first)
-    if has_labels and n_columns < 2:
-        raise ValueError(f"{str(path)!r} has a label column but no features.")
-    feature_columns = range(n_columns - 1) if has_labels else range(n_columns)
-    options = dict(delimiter=",", skiprows=int(has_header), ndmin=2, quotechar='"')
-    try:
-        X = np.loadtxt(path, usecols=feature_columns, dtype=np.float64, **options)
-        y = (np.loadtxt(path, usecols=n_columns - 1, dtype=str, **options)[:, 0]
-             if has_labels else None)
-    except ValueError as exc:
-        raise ValueError(
-            f"{str(path)!r} does not hold comma-separated numbers: {exc}"
-        ) from None
-    return X, None if y is None else _parse_labels(y), None
-
-
-def _parse_labels(y):
-    """Labels as int64 when they are all whole numbers, else as written."""
-    y = np.char.strip(y)
-    try:
-        values = y.astype(np.float64)
-    except ValueError:
-        return y
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        return values.astype(np.int64)
-    return y
+    See Also
+    --------
+    load_data_file : Load the data, with labels from a CSV column.
+    """
+    return read_label_file(path)

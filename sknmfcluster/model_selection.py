@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, check_non_negative
 
-from . import _bicv, _consensus, _progress, _solver, _storage, _survey
+from . import _bicv, _consensus, _losses, _problems, _progress, _storage, _survey
 
 __all__ = [
     "BiCVScorer",
@@ -56,9 +56,10 @@ def _engine_codes(X, H, beta):
     mean_x = float(X.sum(dtype=np.float64)) / max(X.shape[0] * X.shape[1], 1)
     mean_h = float(H.mean(dtype=np.float64)) or 1.0
     w0 = max(mean_x / (mean_h * H.shape[0]), float(np.finfo(H.dtype).tiny))
-    return _solver.solve_codes(
-        _storage.prepare(X), H, beta, H.dtype.type(w0), CODES_MAX_ITER,
-        CODES_TOL, solver="cd" if beta == 2.0 else "mu")
+    return _problems.solve_codes(
+        _storage.prepare(X), H, _losses.Loss(beta), H.dtype.type(w0),
+        max_iter=CODES_MAX_ITER, tol=CODES_TOL,
+        solver="cd" if beta == 2.0 else "mu")
 
 
 # -- bi-cross-validation ----------------------------------------------------------

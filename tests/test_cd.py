@@ -7,11 +7,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 
-from sknmfcluster import NMFClusterer, SparseNMF, _solver, _storage
+from sknmfcluster import NMFClusterer, SparseNMF, _problems, _storage
 from sknmfcluster._init import initialize
-from sknmfcluster._loss import divergence
+from sknmfcluster._losses import Loss, Penalties
+from sknmfcluster._storage import Stats
 
-from .conftest import low_rank
+from .conftest import divergence, fit_factors, low_rank, w_step
 
 
 def _numpy_cd_sweeps(XHt, W, HHt, l1, l2, n_steps):
@@ -39,8 +40,9 @@ def test_cd_rows_match_numpy(storage, dtype, accumulate):
     H = (rng.rand(4, 12) + 0.1).astype(dtype)
     H64, X64 = H.astype(np.float64), X.astype(np.float64)
     expected = _numpy_cd_sweeps(X64 @ H64.T, W, H64 @ H64.T, 0.3, 0.2, 3)
-    A, B = _solver.w_step(_kernel_input(X, storage), W, H, 2, 0.3, 0.2, 3,
-                          0.0, accumulate, True)
+    stats = w_step(_kernel_input(X, storage), W, H, 2, 0.3, 0.2, 3, 0.0,
+                   accumulate, True)
+    A, B = stats.A, stats.B
     rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (1e-4, 1e-6)
     np.testing.assert_allclose(W, expected, rtol=rtol, atol=atol)
     assert (expected == 0).any(), "the test should exercise the bound at 0"
@@ -55,8 +57,12 @@ def test_cd_h_step_matches_numpy(X_dense):
     W, H = rng.rand(X_dense.shape[0], 3), rng.rand(3, X_dense.shape[1])
     A, B = W.T @ X_dense, W.T @ W
     expected = _numpy_cd_sweeps(A.T, H.T, B, 0.1, 0.05,
-                                _solver.INNER_H_CD).T
-    _solver._h_step(H, (A, B), 2, 0.1, 0.05, cd=True)
+                                _problems.INNER_H_CD).T
+    problem = _problems.PlainNMF(_storage.prepare(X_dense), Loss(2), W, H,
+                                 solver="cd",
+                                 penalties=Penalties(l1_H=0.1, l2_H=0.05))
+    empty = np.zeros(0)
+    problem.h_step(Stats(A, B, empty, empty, empty, np.zeros((0, 0)), 0.0))
     np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
 
 
@@ -64,23 +70,23 @@ def test_one_sweep_each_is_scikit_learns_coordinate_descent(monkeypatch):
     nmf = pytest.importorskip("sklearn.decomposition._nmf")
     if not hasattr(nmf, "_fit_coordinate_descent"):  # pragma: no cover
         pytest.skip("scikit-learn's private coordinate-descent loop moved")
-    monkeypatch.setattr(_solver, "INNER_W_CD", 1)
-    monkeypatch.setattr(_solver, "INNER_H_CD", 1)
+    monkeypatch.setattr(_problems, "INNER_W_CD", 1)
+    monkeypatch.setattr(_problems, "INNER_H_CD", 1)
     X = low_rank(n=50, m=15, k=4)
     W, H = initialize(X, 4, "nndsvda", np.random.RandomState(0))
     W_ref, H_ref, _ = nmf._fit_coordinate_descent(
         X, W.copy(), H.copy(), tol=0.0, max_iter=8, shuffle=False,
         random_state=None)
-    res = _solver.fit_factors(X, W, H, 2, 8, 0.0, solver="cd")
+    res = fit_factors(_storage.prepare(X), W, H, 2, 8, 0.0, solver="cd")
     np.testing.assert_allclose(res.W, W_ref, rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(res.H, H_ref, rtol=1e-8, atol=1e-12)
 
 
 def test_cd_objective_from_statistics_is_exact(X_dense):
     W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
-    res = _solver.fit_factors(X_dense, W, H, 2, 5, 0.0, solver="cd")
-    assert res.objective == pytest.approx(divergence(X_dense, W, H, 2),
-                                          rel=1e-10)
+    Xp = _storage.prepare(X_dense)
+    res = fit_factors(Xp, W, H, 2, 5, 0.0, solver="cd")
+    assert res.objective == pytest.approx(divergence(Xp, W, H, 2), rel=1e-10)
     assert np.all(np.diff(res.history) <= 1e-9 * res.history[:-1])
 
 
@@ -89,8 +95,8 @@ def test_dense_and_csr_cd_fits_agree():
     results = []
     for Xin in (X, sp.csr_matrix(X)):
         W, H = initialize(X, 3, "random", np.random.RandomState(0))
-        results.append(_solver.fit_factors(_storage.prepare(Xin), W, H, 2, 30,
-                                           0.0, solver="cd"))
+        results.append(fit_factors(_storage.prepare(Xin), W, H, 2, 30, 0.0,
+                                   solver="cd"))
     np.testing.assert_allclose(results[1].W, results[0].W, rtol=1e-8,
                                atol=1e-12)
     np.testing.assert_allclose(results[1].H, results[0].H, rtol=1e-8,
@@ -100,7 +106,7 @@ def test_dense_and_csr_cd_fits_agree():
 def test_engine_rejects_cd_with_kl(X_dense):
     W, H = initialize(X_dense, 3, "random", np.random.RandomState(0))
     with pytest.raises(ValueError, match="Frobenius loss only"):
-        _solver.fit_factors(X_dense, W, H, 1, 5, 0.0, solver="cd")
+        fit_factors(_storage.prepare(X_dense), W, H, 1, 5, 0.0, solver="cd")
 
 
 @pytest.mark.parametrize("Estimator, params", [
@@ -120,8 +126,8 @@ def test_cd_converges_in_fewer_passes_than_mu():
     W, H = initialize(X, 10, "nndsvda", np.random.RandomState(0))
     err, n_iter = {}, {}
     for solver in ("cd", "mu"):
-        res = _solver.fit_factors(X, W.copy(), H.copy(), 2, 40, 0.0,
-                                  solver=solver)
+        res = fit_factors(_storage.prepare(X), W.copy(), H.copy(), 2, 40, 0.0,
+                          solver=solver)
         err[solver] = res.objective
         model = NMFClusterer(10, method="nmf", solver=solver, max_iter=1000,
                              tol=1e-5, random_state=0).fit(X)
@@ -132,8 +138,8 @@ def test_cd_converges_in_fewer_passes_than_mu():
 
 def test_solver_default_is_cd_for_frobenius(X_dense):
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
-    expected = _solver.fit_factors(X_dense, W.copy(), H.copy(), 2, 20, 0.0,
-                                   solver="cd")
+    expected = fit_factors(_storage.prepare(X_dense), W.copy(), H.copy(), 2,
+                           20, 0.0, solver="cd")
     model = NMFClusterer(3, method="nmf", init="custom", max_iter=20, tol=0.0)
     model.fit(X_dense, W=W, H=H)
     np.testing.assert_allclose(model.components_, expected.H, rtol=1e-12)

@@ -8,11 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-from sknmfcluster import _kernels, _solver, _storage
+from sknmfcluster import _engine, _kernels, _problems, _storage
+from sknmfcluster._engine import row_settings
 from sknmfcluster._init import default_init, initialize
-from sknmfcluster._loss import divergence, fro_from_stats
+from sknmfcluster._losses import Loss, fro_from_stats
+from sknmfcluster._storage import Factors
 
-from .conftest import low_rank
+from .conftest import divergence, fit_factors, low_rank, w_step
 
 EPS = _kernels.EPSILON
 
@@ -47,7 +49,8 @@ def test_fro_rows_match_numpy(storage, dtype):
     W, H = _factors(X.shape[0], X.shape[1], 4, dtype=dtype)
     expected_W = _numpy_fro_w_steps(X.astype(np.float64), W, H, n_steps=3)
     Xp = _kernel_input(X, storage)
-    A, B = _solver.w_step(Xp, W, H, 2, 0.0, 0.0, 3, 0.0, True)
+    stats = w_step(Xp, W, H, 2, 0.0, 0.0, 3, 0.0, True)
+    A, B = stats.A, stats.B
     rtol = 1e-10 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(W, expected_W, rtol=rtol)
     W64 = W.astype(np.float64)
@@ -63,7 +66,8 @@ def test_kl_rows_match_numpy(storage, dtype):
     X64 = X.astype(np.float64)
     expected_W = _numpy_kl_w_step(X64, W, H)
     Xp = _kernel_input(X, storage)
-    num, w_sum, part = _solver.w_step(Xp, W, H, 1, 0.0, 0.0, 1, 0.0, True)
+    stats = w_step(Xp, W, H, 1, 0.0, 0.0, 1, 0.0, True)
+    num, w_sum, part = stats.N, stats.v, stats.objective
     rtol = 1e-10 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(W, expected_W, rtol=rtol)
     W64, H64 = W.astype(np.float64), H.astype(np.float64)
@@ -92,17 +96,18 @@ def test_losses_match_numpy(storage, dtype):
 
 def test_objective_from_accumulators_is_exact(X_dense):
     W, H = _factors(*X_dense.shape, 4)
-    A, B = _solver.w_step(X_dense, W, H, 2, 0.0, 0.0, 1, 0.0, True)
+    Xp = _storage.prepare(X_dense)
+    stats = w_step(Xp, W, H, 2, 0.0, 0.0, 1, 0.0, True)
     sq = float(np.sum(X_dense**2))
     np.testing.assert_allclose(
-        fro_from_stats(sq, A, B, H), divergence(X_dense, W, H, 2), rtol=1e-10
-    )
+        fro_from_stats(sq, stats.A, stats.B, H), divergence(Xp, W, H, 2),
+        rtol=1e-10)
 
 
 def test_penalties_enter_the_denominator(X_dense):
     W, H = _factors(*X_dense.shape, 3)
     expected = W * (X_dense @ H.T) / (W @ (H @ H.T) + 0.5 + 0.2 * W)
-    _solver.w_step(X_dense, W, H, 2, 0.5, 0.2, 1, 0.0, False)
+    w_step(_storage.prepare(X_dense), W, H, 2, 0.5, 0.2, 1, 0.0, False)
     np.testing.assert_allclose(W, expected, rtol=1e-12)
 
 
@@ -112,7 +117,7 @@ def test_dense_and_csr_fits_agree(beta):
     results = []
     for Xin in (X, sp.csr_matrix(X), sp.csc_matrix(X)):
         W, H = initialize(X, 3, "random", np.random.RandomState(0))
-        res = _solver.fit_factors(_storage.prepare(Xin), W, H, beta, 30, 0.0)
+        res = fit_factors(_storage.prepare(Xin), W, H, beta, 30, 0.0)
         results.append(res)
     for res in results[1:]:
         np.testing.assert_allclose(res.W, results[0].W, rtol=1e-8)
@@ -142,7 +147,7 @@ def test_objective_never_increases(n, m, k, seed, loss_solver, sparse,
     W, H = initialize(X, k, "random", rng)
     previous = divergence(Xp, W, H, beta)
     for _ in range(15):
-        res = _solver.fit_factors(Xp, W, H, beta, 1, 0.0, solver=solver)
+        res = fit_factors(Xp, W, H, beta, 1, 0.0, solver=solver)
         current = divergence(Xp, W, H, beta)
         assert current <= previous * (1 + 1e-9) + 1e-12
         if beta == 2:  # exact at the new factors (KL: before the H-step)
@@ -155,7 +160,7 @@ def test_objective_never_increases(n, m, k, seed, loss_solver, sparse,
 @pytest.mark.parametrize("beta", [2, 1])
 def test_history_is_non_increasing(beta, X_dense):
     W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
-    res = _solver.fit_factors(X_dense, W, H, beta, 40, 0.0)
+    res = fit_factors(_storage.prepare(X_dense), W, H, beta, 40, 0.0)
     assert res.n_iter == 40
     assert np.all(np.diff(res.history) <= 1e-9 * res.history[:-1])
 
@@ -167,11 +172,11 @@ def test_float32_stays_float32(storage, beta):
     Xp = _kernel_input(X, storage)
     W, H = initialize(X, 3, "nndsvda", np.random.RandomState(0))
     assert W.dtype == H.dtype == np.float32
-    res = _solver.fit_factors(Xp, W, H, beta, 20, 0.0)
+    res = fit_factors(Xp, W, H, beta, 20, 0.0)
     assert res.W.dtype == res.H.dtype == np.float32
     W64, H64 = initialize(X.astype(np.float64), 3, "nndsvda",
                           np.random.RandomState(0))
-    res64 = _solver.fit_factors(_kernel_input(X.astype(np.float64), storage),
+    res64 = fit_factors(_kernel_input(X.astype(np.float64), storage),
                            W64, H64, beta, 20, 0.0)
     np.testing.assert_allclose(res.history, res64.history, rtol=1e-3)
 
@@ -183,7 +188,7 @@ def test_float32_stays_float32(storage, beta):
 def test_same_result_with_one_and_two_threads(storage, beta, solver,
                                               monkeypatch):
     # small inputs would run on one thread whatever is set: lift the bound
-    monkeypatch.setattr(_solver, "SERIAL_WORK", 0)
+    monkeypatch.setattr(_engine, "SERIAL_WORK", 0)
     X = low_rank(n=203, m=17, seed=3)
     Xp = _kernel_input(X, storage)
     outputs = []
@@ -192,7 +197,7 @@ def test_same_result_with_one_and_two_threads(storage, beta, solver,
         for threads in (1, 2):
             numba.set_num_threads(threads)
             W, H = initialize(X, 4, "random", np.random.RandomState(0))
-            res = _solver.fit_factors(Xp, W, H, beta, 15, 0.0, solver=solver)
+            res = fit_factors(Xp, W, H, beta, 15, 0.0, solver=solver)
             loss = divergence(Xp, res.W, res.H, beta)
             outputs.append((res.W.copy(), res.H.copy(), res.history.copy(), loss))
     finally:
@@ -209,18 +214,19 @@ def test_chunks_cover_all_rows():
 
 
 def test_tol_stops_early_and_max_iter_warns(X_dense):
+    Xp = _storage.prepare(X_dense)
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
-    res = _solver.fit_factors(X_dense, W, H, 2, 500, 1e-3)
+    res = fit_factors(Xp, W, H, 2, 500, 1e-3)
     assert res.converged and res.n_iter < 500
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        res = _solver.fit_factors(X_dense, W, H, 2, 2, 1e-12)
+        res = fit_factors(Xp, W, H, 2, 2, 1e-12)
     assert not res.converged and res.n_iter == 2
 
 
 def test_verbose_reports_progress(X_dense, capsys):
     W, H = initialize(X_dense, 3, "nndsvda", np.random.RandomState(0))
-    _solver.fit_factors(X_dense, W, H, 2, 3, 0.0, verbose=2)
+    fit_factors(_storage.prepare(X_dense), W, H, 2, 3, 0.0, verbose=2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert all("objective" in line and "elapsed" in line for line in lines)
@@ -228,10 +234,12 @@ def test_verbose_reports_progress(X_dense, capsys):
 
 def test_solve_codes_is_row_local(X_dense):
     W, H = initialize(X_dense, 4, "nndsvda", np.random.RandomState(0))
-    _solver.fit_factors(X_dense, W, H, 2, 20, 0.0)
+    fit_factors(_storage.prepare(X_dense), W, H, 2, 20, 0.0)
     w0 = np.full(4, 0.3)
-    full = _solver.solve_codes(X_dense, H, 2, w0, 100, 1e-4)
-    part = _solver.solve_codes(np.ascontiguousarray(X_dense[::-3]), H, 2, w0, 100, 1e-4)
+    full = _problems.solve_codes(_storage.prepare(X_dense), H, Loss(2), w0,
+                                 max_iter=100, tol=1e-4)
+    part = _problems.solve_codes(_storage.prepare(X_dense[::-3]), H, Loss(2),
+                                 w0, max_iter=100, tol=1e-4)
     np.testing.assert_array_equal(full[::-3], part)
 
 
@@ -254,7 +262,7 @@ def test_custom_init_is_copied(X_dense):
     W0, H0 = _factors(*X_dense.shape, 3)
     W0_copy, H0_copy = W0.copy(), H0.copy()
     W, H = initialize(X_dense, 3, "custom", None, W0, H0)
-    _solver.fit_factors(X_dense, W, H, 2, 5, 0.0)
+    fit_factors(_storage.prepare(X_dense), W, H, 2, 5, 0.0)
     np.testing.assert_array_equal(W0, W0_copy)
     np.testing.assert_array_equal(H0, H0_copy)
     with pytest.raises(ValueError, match="shape"):
@@ -272,7 +280,7 @@ def test_all_zero_rows_columns_and_matrix_stay_finite(beta):
         for Xin in (data, sp.csr_matrix(data)):
             Xp = _storage.prepare(Xin)
             W, H = initialize(data, 2, "random", np.random.RandomState(0))
-            res = _solver.fit_factors(Xp, W, H, beta, 10, 1e-4)
+            res = fit_factors(Xp, W, H, beta, 10, 1e-4)
             assert np.all(np.isfinite(res.W)) and np.all(np.isfinite(res.H))
             assert np.isfinite(res.objective)
 
@@ -291,11 +299,11 @@ def test_prepare_never_modifies_input():
 
 def test_small_inputs_run_on_one_thread_and_the_setting_is_restored(X_dense):
     before = numba.get_num_threads()
-    with _solver.engine_threads(X_dense, 3):
+    with _engine.engine_threads(X_dense.size * 3):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
-    large = np.zeros((_solver.SERIAL_WORK // 3 + 1, 1))
-    with _solver.engine_threads(large, 3):
+    large = np.zeros((_engine.SERIAL_WORK // 3 + 1, 1))
+    with _engine.engine_threads(large.size * 3):
         assert numba.get_num_threads() == before
     assert numba.get_num_threads() == before
 
@@ -306,9 +314,18 @@ def test_statistics_gathered_from_columns_match_the_row_pass(beta, cd):
     Xp = _storage.prepare(sp.csr_matrix(X))
     W, H = _factors(75, 13, 3)
     W_rows, W_cols = W.copy(), W.copy()
-    rows = _solver.w_step(Xp, W_rows, H, beta, 0.1, 0.0, 2, 0.0, True, cd)
-    cols = _solver.w_step(Xp, W_cols, H, beta, 0.1, 0.0, 2, 0.0, True, cd,
-                          Xt=_storage.columns(Xp))
+    rule = _kernels.CD_FRO if cd else Loss(beta).mu_rule
+    mode = _kernels.ACCUMULATE | _kernels.OBJECTIVE
+    f = Factors(H)
+    # scattered during the row pass: the kernel without GATHERED
+    none = np.zeros(0, dtype=np.int64)
+    At, B, Nt, _, v, _, obj = _kernels.pass_csr(
+        Xp.data, Xp.indices, Xp.indptr, W_rows, f.H, f.Ht, f.HHt, f.Hsum,
+        np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=bool), none, none,
+        rule, mode, 2, row_settings(l1=0.1))
+    rows = (At.T, B) if beta == 2 else (Nt.T, v.ravel(), obj)
+    cols = w_step(Xp, W_cols, H, beta, 0.1, 0.0, 2, 0.0, True, cd)
+    cols = (cols.A, cols.B) if beta == 2 else (cols.N, cols.v, cols.objective)
     np.testing.assert_allclose(W_cols, W_rows, rtol=1e-12)
     for a, b in zip(cols, rows):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknmfcluster import SparseNMF
-from sknmfcluster._projection import (
+from sknmfcluster._kernels._hoyer import (
     NO_TARGET,
     hoyer_sparseness_rows,
     project_cone,
@@ -285,7 +285,8 @@ def test_objective_never_increases_without_projection(shape, beta_loss):
     model = SparseNMF(k, beta_loss=beta_loss, max_iter=30, tol=0,
                       init="random", random_state=seed)
     X = model._check_input(X, reset=True)
-    _, result = model._fit_factors(X, None, None)
+    model._fit_rank = k
+    result = model._fit_plain(model._prepare_fit(X), None, None)
     history = result.history
     assert np.all(np.diff(history) <= 1e-10 * history[:-1] + 1e-12)
 
@@ -308,7 +309,8 @@ def test_objective_never_increases_with_projections(shape, beta_loss, target_H,
     if not model._constrained():
         model.set_params(alpha_W=0.01)
     X = model._check_input(X, reset=True)
-    _, result = model._fit_projected(X, None, None)
+    model._fit_rank = k
+    result = model._fit_projected(model._prepare_fit(X), None, None)
     history = result.history
     assert np.all(np.diff(history) <= 1e-10 * history[:-1] + 1e-12)
 
@@ -391,11 +393,13 @@ def test_bad_inputs(params):
     X = np.abs(np.random.RandomState(0).rand(6, 4))
     with pytest.raises(ValueError, match="Negative values"):
         model.fit(X - 1)
-    for bad in (np.nan, np.inf):
-        X_bad = X.copy()
-        X_bad[0, 0] = bad
-        with pytest.raises(ValueError):
-            model.fit(X_bad)
+    X_bad = X.copy()
+    X_bad[0, 0] = np.inf
+    with pytest.raises(ValueError):
+        model.fit(X_bad)
+    X_missing = X.copy()  # NaN is a missing entry (see test_missing.py)
+    X_missing[0, 0] = np.nan
+    assert np.all(np.isfinite(model.fit(X_missing).components_))
     with pytest.raises(ValueError):
         model.fit(np.empty((0, 4)))
     with pytest.raises(ValueError):
@@ -417,6 +421,8 @@ def test_inputs_never_modified(params):
     W0, H0 = rng.rand(10, 3), rng.rand(3, 5)
     for data in (X, X.astype(np.float32), sp.csr_matrix(X)):
         original = data.copy()
+        # custom factors of X's dtype (another float dtype is a TypeError)
+        W0, H0 = W0.astype(data.dtype), H0.astype(data.dtype)
         W_copy, H_copy = W0.copy(), H0.copy()
         model = SparseNMF(3, init="custom", max_iter=5, **params)
         model.fit_transform(data, W=W0, H=H0)

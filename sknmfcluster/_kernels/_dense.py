@@ -1,0 +1,328 @@
+"""The pass over dense rows, and the dense objective kernels.
+
+:func:`pass_dense` is the engine's unit of work on a dense ``X``: for each
+row it applies the chosen rule (see :mod:`._rows`) to the row of ``W`` with
+``H`` fixed and, in a fit, adds the row's statistics for the ``H`` update,
+computed with the *new* row while the row of ``X`` is still in cache. ``X``
+is therefore read once per pass.
+"""
+
+import numpy as np
+from numba import prange
+
+from . import _masked as M
+from . import _rows as R
+from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
+from ._jit import REDUCTION_MATH, interruptible, kernel
+from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
+                        check_pass_shapes, is_gram_rule, new_scratch,
+                        row_missing, stat_parts)
+from ._rows import ROW_GROUP
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _xh_row(x, H, xh):
+    """``xh = x @ H.T`` for one row; xh : (k,)."""
+    for j in range(H.shape[0]):
+        h = H[j]
+        s = 0.0
+        for f in range(x.shape[0]):
+            s += x[f] * np.float64(h[f])
+        xh[j] = s
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _xh_group(X, r0, H, xh, zero):
+    """``xh = X[g] @ H.T`` for the rows ``g = r0 .. r0 + ROW_GROUP``.
+
+    A register tile of 4 rows by 2 components: per feature, six loads feed
+    eight multiply-adds, where a row-by-row dot product needs two loads per
+    multiply-add. ``zero`` is a zero of X's dtype: float32 data is summed in
+    float32 (as a BLAS ``sgemm`` would), which halves the work.
+    """
+    k = H.shape[0]
+    m = X.shape[1]
+    x0, x1, x2, x3 = X[r0], X[r0 + 1], X[r0 + 2], X[r0 + 3]
+    for j in range(0, k - 1, 2):
+        h0 = H[j]
+        h1 = H[j + 1]
+        s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = zero
+        for f in range(m):
+            a = h0[f]
+            b = h1[f]
+            s00 += x0[f] * a
+            s01 += x0[f] * b
+            s10 += x1[f] * a
+            s11 += x1[f] * b
+            s20 += x2[f] * a
+            s21 += x2[f] * b
+            s30 += x3[f] * a
+            s31 += x3[f] * b
+        xh[0, j], xh[0, j + 1] = s00, s01
+        xh[1, j], xh[1, j + 1] = s10, s11
+        xh[2, j], xh[2, j + 1] = s20, s21
+        xh[3, j], xh[3, j + 1] = s30, s31
+    if k % 2:
+        h0 = H[k - 1]
+        s0 = s1 = s2 = s3 = zero
+        for f in range(m):
+            a = h0[f]
+            s0 += x0[f] * a
+            s1 += x1[f] * a
+            s2 += x2[f] * a
+            s3 += x3[f] * a
+        xh[0, k - 1], xh[1, k - 1], xh[2, k - 1], xh[3, k - 1] = s0, s1, s2, s3
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _accumulate_group(X, W, r0, A, B):
+    """``A += W[g].T @ X[g]`` and ``B += W[g].T @ W[g]`` for the rows ``g``
+    ``r0 .. r0 + ROW_GROUP``; A : (k, m) in X's dtype, B : (k, k) float64.
+
+    Two rows of ``A`` are updated per sweep over the features, so each load
+    and store of ``A`` serves four rows of X and each load of X two
+    components.
+    """
+    m = X.shape[1]
+    k = W.shape[1]
+    x0, x1, x2, x3 = X[r0], X[r0 + 1], X[r0 + 2], X[r0 + 3]
+    for j in range(k):
+        for q in range(k):
+            B[j, q] += (np.float64(W[r0, j]) * W[r0, q]
+                        + np.float64(W[r0 + 1, j]) * W[r0 + 1, q]
+                        + np.float64(W[r0 + 2, j]) * W[r0 + 2, q]
+                        + np.float64(W[r0 + 3, j]) * W[r0 + 3, q])
+    for j in range(0, k - 1, 2):
+        a0 = A[j]
+        a1 = A[j + 1]
+        u0, u1, u2, u3 = W[r0, j], W[r0 + 1, j], W[r0 + 2, j], W[r0 + 3, j]
+        v0, v1, v2, v3 = (W[r0, j + 1], W[r0 + 1, j + 1], W[r0 + 2, j + 1],
+                          W[r0 + 3, j + 1])
+        for f in range(m):
+            p, q, r, s = x0[f], x1[f], x2[f], x3[f]
+            a0[f] += u0 * p + u1 * q + u2 * r + u3 * s
+            a1[f] += v0 * p + v1 * q + v2 * r + v3 * s
+    if k % 2:
+        a0 = A[k - 1]
+        u0, u1, u2, u3 = (W[r0, k - 1], W[r0 + 1, k - 1], W[r0 + 2, k - 1],
+                          W[r0 + 3, k - 1])
+        for f in range(m):
+            a0[f] += u0 * x0[f] + u1 * x1[f] + u2 * x2[f] + u3 * x3[f]
+
+
+@kernel()
+def _nonzeros(x, val, col):
+    """Gather the non-zeros of a dense row into ``val``/``col``; return count."""
+    count = 0
+    for f in range(x.shape[0]):
+        if x[f] != 0.0:
+            val[count] = x[f]
+            col[count] = f
+            count += 1
+    return count
+
+
+@kernel()
+def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+               miss_idx, rule, mode, n_steps, s, sc, A, B, Nt, Dt, v, Ct):
+    """Row ``i`` of a dense pass, on the one-row code; returns its objective."""
+    xh, row, col = sc[0], sc[2], sc[3]
+    x = X[i]
+    mc = row_missing(miss_ptr, miss_idx, i)
+    gram = is_gram_rule(rule)
+    nnz = 0
+    if gram:
+        _xh_row(x, H, xh[0])
+    else:
+        nnz = _nonzeros(x, row[0], col)
+    converged = apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum,
+                           aux, aux_l2, row[0, :nnz], col[:nnz], x, mc, sc)
+    if done.shape[0]:
+        done[i] = converged
+    if mode & ACCUMULATE == 0:
+        return 0.0
+    objective = mode & OBJECTIVE != 0
+    part = 0.0
+    if gram:
+        R.accumulate_row(x, W[i], A, B)
+    elif rule == R.MU_BETA:
+        return R.beta_accumulate(x, W[i], H, s[BETA], row[1], row[2], row[3],
+                                 Nt, Dt, objective, mc)
+    else:
+        part = R.kl_accumulate(row[0, :nnz], col[:nnz], W[i], Ht, Nt, v[0],
+                               objective)
+    if mc.shape[0]:
+        part += M.accumulate_missing(W[i], Ht, mc, not gram, Ct, row[1])
+    return part
+
+
+@kernel()
+def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                 miss_idx, rule, mode, n_steps, s, start, stop, A, B, Nt, Dt,
+                 v, Ct):
+    """Rows ``start .. stop`` of a dense pass; returns the chunk's objective.
+
+    A fit pass (``ACCUMULATE``) of the Frobenius rules takes the rows four at
+    a time (register tiles for ``x @ H.T`` and the statistics, interleaved
+    coordinate-descent sweeps) unless one of them has missing entries; every
+    other row goes through the one-row code, so that without accumulation
+    (``transform``) a row's result never depends on its position in the
+    batch.
+    """
+    m = X.shape[1]
+    k = W.shape[1]
+    masked = miss_ptr.shape[0] > 0
+    sc = new_scratch(k, m if masked or not is_gram_rule(rule) else 0)
+    xh, vec, wg = sc[0], sc[1], sc[4]
+    grouped = mode & ACCUMULATE != 0 and aux_l2.shape[0] == 0 and (
+        rule == R.MU_FRO or rule == R.CD_FRO)
+    stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \
+        else start
+    l1, l2, tol = s[L1], s[L2], s[TOL]
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    part = 0.0
+    for r0 in range(start, stop_groups, ROW_GROUP):
+        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
+            for i in range(r0, r0 + ROW_GROUP):
+                part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
+                                   done, miss_ptr, miss_idx, rule, mode,
+                                   n_steps, s, sc, A, B, Nt, Dt, v, Ct)
+            continue
+        _xh_group(X, r0, H, xh, zero)
+        if rule == R.CD_FRO:
+            R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
+                      vec[0])
+        else:
+            for r in range(ROW_GROUP):
+                R.mu_fro_row(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol,
+                             vec[0])
+        _accumulate_group(X, W, r0, A, B)
+    for i in range(stop_groups, stop):
+        if done.shape[0] and done[i]:
+            continue
+        part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                           miss_ptr, miss_idx, rule, mode, n_steps, s, sc, A,
+                           B, Nt, Dt, v, Ct)
+    return part
+
+
+@kernel(parallel=True)
+def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                miss_idx, rule, mode, n_steps, settings):
+    """One pass of ``rule`` over the dense rows of ``X`` (n, m).
+
+    ``W`` (n, k) is updated in place with ``H`` (k, m) fixed; ``Ht``,
+    ``HHt``, ``Hsum`` as in :mod:`._rows`; ``aux`` (n, k) and ``aux_l2``
+    (n,) as in :func:`apply_rule` (zero rows when unused); ``done`` (n,)
+    bool marks the rows that already met the stopping test and receives the
+    test of each row solved (empty: solve every row); ``miss_ptr`` (n + 1,)
+    and ``miss_idx`` give each row's missing columns in CSR form (empty: no
+    missing entry; X holds zeros there); ``mode`` is a bit set of
+    ``ACCUMULATE`` and ``OBJECTIVE``; ``settings`` as indexed by ``L1 ..
+    STEP``.
+
+    Returns ``(A, B, Nt, Dt, v, Ct, objective)``, summed over the chunks in
+    chunk order in float64 (see :func:`stat_parts`; the objective is the sum
+    of the KL terms ``x log(x / wh) - x`` over the non-zeros, or of the beta
+    divergence over all observed entries, with the new ``W``, plus the
+    missing entries' corrections of ``_masked.accumulate_missing``).
+    """
+    n, m = X.shape
+    k = W.shape[1]
+    check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                      miss_idx, settings)
+    A, B, Nt, Dt, v, Ct = stat_parts(mode & ACCUMULATE != 0, rule, k, m, X,
+                                     False, miss_ptr.shape[0] > 0)
+    obj = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        obj[c] = _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                              miss_ptr, miss_idx, rule, mode, n_steps,
+                              settings, bounds[c], bounds[c + 1], A[c], B[c],
+                              Nt[c], Dt[c], v[c], Ct[c])
+    return (sum_chunks(A), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
+            sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
+
+
+pass_dense = interruptible(_pass_dense)
+
+
+@kernel()
+def divergence_row(x, wh, beta, mc):
+    """Beta-divergence of one dense row, its missing columns ``mc`` left out."""
+    total = 0.0
+    q = 0
+    for f in range(x.shape[0]):
+        if q < mc.shape[0] and mc[q] == f:
+            q += 1
+            continue
+        total += beta_term(np.float64(x[f]), wh[f], beta)
+    return total
+
+
+@kernel(parallel=True)
+def _divergence_dense(X, W, H, beta, miss_ptr, miss_idx):
+    """Exact beta-divergence ``D(X || W @ H)`` over the observed entries.
+
+    Streamed row by row: one row of ``W @ H`` at a time.
+    """
+    n, m = X.shape
+    if W.shape[0] != n or H.shape[1] != m or H.shape[0] != W.shape[1]:
+        raise ValueError("divergence: W, H do not fit X")
+    parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        wh = np.empty(m)
+        for i in range(bounds[c], bounds[c + 1]):
+            R.wh_row(W[i], H, wh)
+            parts[c] += divergence_row(X[i], wh, beta,
+                                       row_missing(miss_ptr, miss_idx, i))
+    return ordered_sum(parts)
+
+
+divergence_dense = interruptible(_divergence_dense)
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _sq_row(x):
+    s = 0.0
+    for f in range(x.shape[0]):
+        s += np.float64(x[f]) * x[f]
+    return s
+
+
+@kernel(parallel=True)
+def sq_norm_dense(X):
+    """``||X||_F^2`` in float64, without a float64 copy of X."""
+    n = X.shape[0]
+    parts = np.zeros(N_CHUNKS)
+    bounds = chunk_bounds(n)
+    for c in prange(N_CHUNKS):
+        for i in range(bounds[c], bounds[c + 1]):
+            parts[c] += _sq_row(X[i])
+    return ordered_sum(parts)
+
+
+@kernel(parallel=True)
+def _solve_gram_rows(Wt, At, B, l1, l2, n_steps, tol):
+    """Coordinate-descent sweeps on every row of ``Wt`` from a Gram matrix.
+
+    The H-step of the coordinate-descent solver: with ``Wt = H.T`` (m, k),
+    ``At = X.T @ W`` (m, k) and ``B = W.T @ W`` (k, k), each column of ``H``
+    is a separate non-negative least-squares problem of size k, solved by
+    :func:`._rows.cd_rows` without reading X. ``Wt`` is updated in place.
+    """
+    m, k = Wt.shape
+    if At.shape[0] != m or At.shape[1] != k or B.shape[0] != k \
+            or B.shape[1] != k:
+        raise ValueError("solve_gram_rows: Wt, At must be (m, k), B (k, k)")
+    bounds = chunk_bounds(m)
+    for c in prange(N_CHUNKS):
+        wg = np.empty((ROW_GROUP, k))
+        dots = np.empty(max(k, ROW_GROUP))
+        for f in range(bounds[c], bounds[c + 1]):
+            R.cd_rows(At[f:f + 1], Wt, f, 1, B, l1, l2, n_steps, tol, wg,
+                      dots)
+
+
+solve_gram_rows = interruptible(_solve_gram_rows)

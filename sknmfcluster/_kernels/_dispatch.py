@@ -1,0 +1,175 @@
+"""What a pass takes besides arrays, and the per-row dispatch of every storage.
+
+A pass is the same in every storage: for each row, apply the rule chosen by
+an integer (see :mod:`._rows`) to the row of ``W``, then add the row's
+statistics. This module holds the storage-independent pieces of that loop;
+:mod:`._dense` and :mod:`._csr` hold the loops themselves.
+"""
+
+import numpy as np
+
+from . import _masked as M
+from . import _rows as R
+from ._common import N_CHUNKS
+from ._jit import kernel
+from ._rows import ROW_GROUP
+
+#: Indices into the float64 ``settings`` array of a pass: the penalties on
+#: the row, the stopping tolerance, beta and its MM exponent, the target
+#: sparseness ratio and first step of the projected-gradient rules.
+L1, L2, TOL, BETA, GAMMA, RATIO, STEP = range(7)
+N_SETTINGS = 7
+
+#: Bits of the ``mode`` of a pass. Without ``ACCUMULATE`` a pass only solves
+#: the rows (``transform``): every row then goes through the one-row code,
+#: so that its result never depends on its position in a batch.
+ACCUMULATE = 1
+#: Also sum the divergence terms (the costly logarithms of KL).
+OBJECTIVE = 2
+#: CSR only: leave out the statistics that are gathered afterwards from the
+#: columns (see ``sknmfcluster._storage.Csr``).
+GATHERED = 4
+
+
+@kernel()
+def is_gram_rule(rule):
+    """Whether ``rule`` needs ``x @ H.T`` and accumulates ``W.T X``, ``W.T W``."""
+    return rule == R.MU_FRO or rule == R.CD_FRO or rule == R.PG_FRO
+
+
+@kernel()
+def check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                      miss_ptr, miss_idx, settings):
+    """Raise ValueError unless the arrays of a pass fit an ``(n, m)`` X."""
+    k = W.shape[1]
+    if miss_ptr.shape[0] != 0 and (miss_ptr.shape[0] != n + 1
+                                   or miss_ptr[n] != miss_idx.shape[0]):
+        raise ValueError("pass: the missing entries do not fit X")
+    if W.shape[0] != n:
+        raise ValueError("pass: W must have one row per row of X")
+    if H.shape[0] != k or H.shape[1] != m:
+        raise ValueError("pass: H must have shape (W.shape[1], X.shape[1])")
+    if Ht.shape[0] != m or Ht.shape[1] != k:
+        raise ValueError("pass: Ht must have shape (X.shape[1], W.shape[1])")
+    if HHt.shape[0] != k or HHt.shape[1] != k or Hsum.shape[0] != k:
+        raise ValueError("pass: HHt must be (k, k) and Hsum (k,)")
+    if (aux.shape[0] != 0 and aux.shape[0] != n) or aux.shape[1] != k:
+        raise ValueError("pass: aux must be (n, k) or (0, k)")
+    if aux_l2.shape[0] != 0 and aux_l2.shape[0] != n:
+        raise ValueError("pass: aux_l2 must be (n,) or empty")
+    if done.shape[0] != 0 and done.shape[0] != n:
+        raise ValueError("pass: done must be (n,) or empty")
+    if settings.shape[0] != N_SETTINGS:
+        raise ValueError("pass: settings has the wrong length")
+
+
+@kernel()
+def new_scratch(k, m):
+    """Work space of one chunk of rows, allocated once per chunk.
+
+    ``xh`` (ROW_GROUP, k): ``x @ H.T`` of the rows at hand; ``vec`` (3,
+    max(k, ROW_GROUP)): the rules' small vectors; ``row`` (5, m): a dense
+    row's non-zeros, its ``w @ H``, the beta rule's ratios and a sparse row
+    spread out densely (float64, zero); ``col`` (m,): non-zero positions;
+    ``wg`` (ROW_GROUP, k): rows swept by coordinate descent; ``pg`` and
+    ``order``: projected-gradient work space. ``m`` is 0 when the rule needs
+    no row-sized space. Rows with missing entries use ``row[1]`` and
+    ``row[2]`` for their corrections, ``col`` for their observed columns and
+    ``vec[2]`` for the row's own diagonal or row sums of ``H``.
+    """
+    return (np.empty((ROW_GROUP, k)), np.empty((3, max(k, ROW_GROUP))),
+            np.zeros((5, m)), np.empty(m, dtype=np.int64),
+            np.empty((ROW_GROUP, k)), np.empty((R.PG_SCRATCH, k)),
+            np.empty(k, dtype=np.int64))
+
+
+@kernel()
+def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
+               val, col, x_dense, mc, sc):
+    """Apply ``rule`` to row ``i`` of ``W`` (``w = W[i]``); return convergence.
+
+    The row of X is given as its non-zeros ``val``/``col`` and densely as
+    ``x_dense`` (for the beta rule, and for coordinate descent on a mostly
+    missing row); for the Frobenius rules ``sc[0][0]`` must hold its ``x @
+    H.T``. ``mc`` holds the row's missing columns (sorted; empty for a fully
+    observed row, which goes through the unmasked code). ``aux`` is per
+    rule: the graph pull ``strength * (S W)[i]`` of the Frobenius rules
+    (with ``aux_l2`` the matching extra l2 weight), the candidate rows of
+    the projected-gradient rules; zero rows when unused.
+    """
+    xh, vec, row, oc, wg, pg, order = sc
+    l1, l2, tol = s[L1], s[L2], s[TOL]
+    k = w.shape[0]
+    masked = mc.shape[0] > 0
+    if rule == R.MU_FRO or rule == R.CD_FRO:
+        if aux_l2.shape[0]:  # graph-regularised rows
+            for j in range(k):
+                xh[0, j] += aux[i, j]
+            l2 = l2 + aux_l2[i]
+        if rule == R.MU_FRO and not masked:
+            return R.mu_fro_row(xh[0], w, HHt, l1, l2, n_steps, tol, vec[0])
+        if rule == R.MU_FRO:
+            return M.mu_fro_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps,
+                                       tol, vec[0], row[1])
+        if not masked:
+            return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg,
+                             vec[0])
+        n_observed = Ht.shape[0] - mc.shape[0]
+        if 2 * n_observed < k + 2 * mc.shape[0]:  # fewer observed: use them
+            count = M.observed_columns(Ht.shape[0], mc, oc)
+            return M.cd_row_observed(x_dense, w, Ht, oc[:count], l1, l2,
+                                     n_steps, tol, row[2], vec[2])
+        return M.cd_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps, tol,
+                               row[1], vec[2])
+    if rule == R.MU_KL:
+        hsum = Hsum
+        if masked:
+            M.observed_hsum(Hsum, Ht, mc, vec[2])
+            hsum = vec[2][:k]
+        return R.mu_kl_row(val, col, w, Ht, hsum, l1, l2, n_steps, tol,
+                           vec[0], vec[1])
+    if rule == R.MU_BETA:
+        return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], l1, l2,
+                             n_steps, tol, row[1], row[2], row[3], vec[0], mc)
+    if masked:
+        raise ValueError("the projected-gradient rules take no missing values")
+    kl = rule == R.PG_KL
+    return R.pg_row(kl, xh[0], HHt, val, col, Ht, Hsum, w, aux[i],
+                    s[RATIO], l1, l2, s[STEP], n_steps, tol, pg, order)
+
+
+@kernel()
+def row_missing(miss_ptr, miss_idx, i):
+    """The sorted missing columns of row ``i`` (empty without missing entries)."""
+    if miss_ptr.shape[0] == 0:
+        return miss_idx[:0]
+    return miss_idx[miss_ptr[i]:miss_ptr[i + 1]]
+
+
+@kernel()
+def stat_parts(accumulate, rule, k, m, proto, transposed, masked):
+    """Per-chunk accumulators of a pass: ``(A, B, Nt, Dt, v, Ct)`` parts.
+
+    Frobenius rules: ``A = W.T X`` (k, m) in X's dtype, or ``At = X.T W``
+    (m, k) when ``transposed``, and ``B = W.T W``;
+    KL and beta rules: ``Nt`` (m, k), the numerator of the H update, the
+    beta rule's denominator ``Dt`` (m, k) and ``v = W.sum(axis=0)`` as (1,
+    k); with missing entries, ``Ct`` (m, k), the missing entries' share of
+    the denominator (see ``_masked.accumulate_missing``). Unused
+    accumulators are (N_CHUNKS, 0, 0). ``A`` takes the dtype of the array
+    ``proto``.
+    """
+    gram = is_gram_rule(rule)
+    a = accumulate and gram
+    r = accumulate and not gram
+    d = accumulate and rule == R.MU_BETA
+    rows, cols = (m, k) if transposed else (k, m)
+    A = np.zeros((N_CHUNKS, rows if a else 0, cols if a else 0),
+                 dtype=proto.dtype)
+    B = np.zeros((N_CHUNKS, k if a else 0, k if a else 0))
+    Nt = np.zeros((N_CHUNKS, m if r else 0, k if r else 0))
+    Dt = np.zeros((N_CHUNKS, m if d else 0, k if d else 0))
+    v = np.zeros((N_CHUNKS, 1 if r else 0, k if r else 0))
+    c = accumulate and masked and rule != R.MU_BETA
+    Ct = np.zeros((N_CHUNKS, m if c else 0, k if c else 0))
+    return A, B, Nt, Dt, v, Ct

@@ -1,0 +1,70 @@
+"""How every kernel is compiled and called: one decorator, one call wrapper.
+
+:func:`kernel` compiles with Numba's disk cache (``cache=True``) so that only
+the first run after installing pays the compile time. Where no cache
+location is writable (a read-only installation with no writable home, as for
+a service user or a read-only container image), Numba refuses ``cache=True``
+at decoration time; the kernels are then compiled in memory on every run,
+with one warning, instead of failing the import.
+
+:func:`interruptible` wraps an entry kernel so that Ctrl-C raises
+:class:`KeyboardInterrupt`: a signal that arrives while a kernel runs is
+noticed when its result is boxed, which CPython reports as a
+``SystemError`` chained (possibly through several ``SystemError``) to the
+``KeyboardInterrupt``.
+"""
+
+import functools
+import warnings
+
+from numba import njit
+
+#: Flags for the dot-product and axpy loops only: reassociation lets LLVM
+#: vectorise the reductions (about 3x here); no ``nnan``/``ninf``, which
+#: could delete the guards in front of divisions.
+REDUCTION_MATH = {"reassoc", "contract"}
+
+_UNCACHED = []
+
+
+def kernel(parallel=False, fastmath=False):
+    """``numba.njit`` with the disk cache when a cache location is writable."""
+    def decorate(function):
+        options = {"parallel": parallel, "fastmath": fastmath}
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError as exc:  # "cannot cache function ...: no locator"
+            if not _UNCACHED:
+                _UNCACHED.append(str(exc))
+                warnings.warn(
+                    "sknmfcluster: no writable location for Numba's disk "
+                    f"cache ({exc}); the kernels are compiled again in every "
+                    "new process. Set NUMBA_CACHE_DIR to a writable directory "
+                    "to keep them.", RuntimeWarning, stacklevel=3)
+            return njit(**options)(function)
+    return decorate
+
+
+def _interrupted(exc):
+    """Whether a KeyboardInterrupt lies in the chain of causes of ``exc``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def interruptible(dispatcher):
+    """Wrap an entry kernel so that Ctrl-C during it raises KeyboardInterrupt."""
+    @functools.wraps(getattr(dispatcher, "py_func", dispatcher))
+    def call(*args):
+        try:
+            return dispatcher(*args)
+        except SystemError as exc:
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
+            raise
+    call.dispatcher = dispatcher
+    return call

@@ -1,0 +1,338 @@
+"""Regression tests of the trust issue: each failed on the package before its fix.
+
+Failed and interrupted fits, non-canonical sparse input, overflow and
+underflow, thread counts, a missing Numba cache, Ctrl-C, degenerate
+clusterings, and what importing the package does to the process.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from sknmfcluster import NMFClusterer, SparseNMF, _kernels
+from sknmfcluster._storage import Factors
+
+from .conftest import low_rank
+
+METHODS = ["nmf", "graph", "symmetric"]
+
+
+def _fitted_state(model):
+    return {key: (value.copy() if isinstance(value, np.ndarray) else value)
+            for key, value in vars(model).items() if key.endswith("_")}
+
+
+def _assert_same_state(model, state):
+    assert sorted(k for k in vars(model) if k.endswith("_")) == sorted(state)
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(getattr(model, key), value)
+        else:
+            assert getattr(model, key) == value
+
+
+# -- 1. failed and interrupted fits --------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_failed_refit_leaves_the_estimator_as_it_was(method):
+    rng = np.random.RandomState(0)
+    X = rng.random_sample((30, 5))
+    model = NMFClusterer(3, method=method, n_neighbors=5, random_state=0,
+                         max_iter=30).fit(X)
+    state = _fitted_state(model)
+    with pytest.raises(ValueError, match="n_clusters=3 is larger"):
+        model.fit(rng.random_sample((2, 7)))
+    _assert_same_state(model, state)
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    with pytest.raises(ValueError, match="5 features"):
+        model.predict(rng.random_sample((4, 7)))
+
+
+def test_failed_first_fit_leaves_the_estimator_unfitted():
+    model = NMFClusterer(3, method="nmf")
+    with pytest.raises(ValueError, match="n_clusters=3 is larger"):
+        model.fit(np.ones((2, 7)))
+    assert not any(key.endswith("_") for key in vars(model))
+    with pytest.raises(NotFittedError):
+        model.predict(np.ones((4, 7)))
+
+
+@pytest.mark.parametrize("Estimator, params, last_step", [
+    (NMFClusterer, {"n_clusters": 3, "method": "nmf"}, "_labels"),
+    (NMFClusterer, {"n_clusters": 3, "n_neighbors": 5}, "_labels"),
+    (SparseNMF, {"n_components": 3, "sparseness_components": 0.5},
+     "_solve_codes"),
+])
+def test_interrupted_refit_leaves_the_estimator_as_it_was(
+        Estimator, params, last_step, monkeypatch):
+    X = low_rank(n=40)
+    model = Estimator(**params, random_state=0, max_iter=20).fit(X)
+    state = _fitted_state(model)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # Ctrl-C arriving once the factors are fitted, before the fit has ended
+    monkeypatch.setattr(Estimator, last_step, interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        model.set_params(random_state=1).fit(X * 2.0)
+    monkeypatch.undo()
+    _assert_same_state(model, state)
+
+
+def test_kernels_refuse_arrays_of_the_wrong_shape():
+    X = low_rank(n=20, m=6)
+    W, H = np.ones((20, 3)), np.ones((3, 6))
+    f = Factors(H)
+    none = np.zeros(0, dtype=np.int64)
+    args = (np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=bool), none,
+            none, _kernels.MU_FRO, _kernels.ACCUMULATE, 1,
+            np.zeros(_kernels.N_SETTINGS))
+    _kernels.pass_dense(X, W, f.H, f.Ht, f.HHt, f.Hsum, *args)  # fits
+    with pytest.raises(ValueError, match="one row per row of X"):
+        _kernels.pass_dense(X, np.ones((19, 3)), f.H, f.Ht, f.HHt, f.Hsum,
+                            *args)
+    g = Factors(np.ones((3, 7)))
+    with pytest.raises(ValueError, match="H must have shape"):
+        _kernels.pass_dense(X, W, g.H, g.Ht, g.HHt, g.Hsum, *args)
+    Xs = sp.csr_matrix(X)
+    with pytest.raises(ValueError, match="one row per row of X"):
+        _kernels.pass_csr(Xs.data, Xs.indices, Xs.indptr, np.ones((25, 3)),
+                          f.H, f.Ht, f.HHt, f.Hsum, *args)
+    with pytest.raises(ValueError, match="W, H do not fit X"):
+        _kernels.divergence_dense(X, W, np.ones((3, 5)), 2.0, none, none)
+
+
+# -- 2. sparse input with duplicate entries ---------------------------------------
+
+
+def _with_duplicates(X):
+    """CSR with every non-zero stored twice, as two halves (not canonical)."""
+    C = sp.csr_matrix(X)
+    counts = np.diff(C.indptr)
+    data = np.repeat(C.data / 2, 2)
+    indices = np.repeat(C.indices, 2)
+    indptr = np.concatenate([[0], np.cumsum(2 * counts)])
+    D = sp.csr_matrix((data, indices, indptr), shape=X.shape)
+    assert not D.has_canonical_format
+    return D
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_duplicate_entries_are_summed_on_a_copy(method):
+    X = low_rank(n=50)
+    D = _with_duplicates(X)
+    before = (D.data.copy(), D.indices.copy(), D.indptr.copy())
+    params = dict(n_clusters=3, method=method, n_neighbors=6, random_state=0,
+                  max_iter=30, init="random" if method == "graph" else None)
+    dup = NMFClusterer(**params).fit(D)
+    for a, b in zip(before, (D.data, D.indices, D.indptr)):
+        np.testing.assert_array_equal(a, b)  # the caller's X is untouched
+    ref = NMFClusterer(**params).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(dup.labels_, ref.labels_)
+    np.testing.assert_allclose(dup.components_, ref.components_, rtol=1e-10)
+    np.testing.assert_allclose(dup.transform(D), ref.transform(X),
+                               rtol=1e-10)
+
+
+# -- 3. and 4. overflow and underflow -----------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("dtype, factor", [
+    (np.float64, 2.0 ** 600), (np.float64, 2.0 ** -1060),
+    (np.float32, 2.0 ** 70), (np.float32, 2.0 ** -140)])
+def test_extreme_scales_give_the_model_of_the_data(method, dtype, factor):
+    """NMF is scale-equivariant: X * c has the labels of X, components * c^(1/2)."""
+    X = low_rank(n=50, dtype=dtype)
+    params = dict(n_clusters=3, method=method, n_neighbors=6, random_state=0,
+                  max_iter=30)
+    ref = NMFClusterer(**params).fit(X)
+    with np.errstate(under="ignore"):
+        Xc = (X.astype(np.float64) * factor).astype(dtype)
+    model = NMFClusterer(**params).fit(Xc)
+    assert np.all(np.isfinite(model.components_))
+    assert np.isfinite(model.reconstruction_err_)
+    assert model.reconstruction_err_ > 0
+    # the same clustering (subnormal float32 data keeps fewer digits, and
+    # KMeans may then number the same clusters otherwise)
+    assert adjusted_rand_score(model.labels_, ref.labels_) == 1.0
+    np.testing.assert_array_equal(model.predict(Xc), model.labels_)
+    if 2 * np.log2(factor) < 1000:
+        assert model.score(Xc) == pytest.approx(ref.score(X) * factor ** 2,
+                                                rel=1e-4)
+    else:  # about -1e360: beyond float64
+        with pytest.raises(ValueError, match="overflows the floating-point"):
+            model.score(Xc)
+
+
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
+def test_one_huge_entry_gives_finite_factors(beta_loss):
+    X = low_rank(n=30, m=8)
+    X[0, 0] = 1e308
+    model = SparseNMF(3, beta_loss=beta_loss, random_state=0,
+                      max_iter=30).fit(X)
+    codes = model.transform(X)
+    assert np.all(np.isfinite(codes)) and np.all(np.isfinite(model.components_))
+    assert np.isfinite(model.reconstruction_err_)
+
+
+def test_subnormal_entry_keeps_the_kl_objective_finite():
+    X = low_rank(n=30, m=8)
+    X_sub = X.copy()
+    X_sub[0, 0] = 1e-323  # subnormal: x / wh underflows to 0
+    X[0, 0] = 0.0
+    params = dict(n_components=3, beta_loss="kullback-leibler",
+                  random_state=0, max_iter=50)
+    sub = SparseNMF(**params).fit(X_sub)
+    ref = SparseNMF(**params).fit(X)
+    assert np.isfinite(sub.reconstruction_err_) and sub.reconstruction_err_ > 0
+    assert sub.reconstruction_err_ == pytest.approx(ref.reconstruction_err_,
+                                                    rel=1e-6)
+    assert np.isfinite(sub.score(X_sub))
+    assert sub.score(X_sub) == pytest.approx(ref.score(X), rel=1e-6)
+
+
+def test_too_large_weights_are_a_clear_error():
+    X = low_rank(n=40)
+    with pytest.raises(ValueError, match="graph_strength"):
+        NMFClusterer(3, method="graph", graph_strength=1e308, n_neighbors=5,
+                     random_state=0).fit(X)
+    with pytest.raises(ValueError, match="alpha_W"):
+        SparseNMF(3, alpha_W=1e308, random_state=0).fit(X)
+
+
+# -- 5. and 6. thread counts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_results_do_not_depend_on_the_blas_thread_count(method):
+    rng = np.random.RandomState(0)
+    X = rng.random_sample((400, 300)) * (rng.random_sample((400, 300)) < 0.5)
+    fits = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            fits.append(NMFClusterer(6, method=method, random_state=0,
+                                     max_iter=20).fit(X))
+    np.testing.assert_array_equal(fits[0].components_, fits[1].components_)
+    np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info()
+            if pool["user_api"] == "blas"]
+
+
+def test_concurrent_predict_keeps_the_blas_setting():
+    X = low_rank(n=200, m=30)
+    model = NMFClusterer(4, method="nmf", random_state=0, max_iter=30).fit(X)
+    expected = model.predict(X)
+    before = _blas_threads()
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(25):
+                results.append(model.predict(X))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(results) == 100
+    for labels in results:
+        np.testing.assert_array_equal(labels, expected)
+    assert _blas_threads() == before
+
+
+# -- 7., 8. and 16. the process: cache, Ctrl-C, environment ---------------------------
+
+
+def _run_python(code, **env):
+    environment = {k: v for k, v in os.environ.items()
+                   if k != "OMP_WAIT_POLICY"}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, env=environment,
+                          timeout=600)
+
+
+def test_import_and_kernels_work_without_a_writable_cache():
+    result = _run_python("""
+        import warnings
+        import numba.core.caching as caching
+        caching.CacheImpl._locator_classes = []  # no location is writable
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            from sknmfcluster import _kernels
+        import numpy as np
+        print(_kernels.ordered_sum(np.arange(4.0)))
+        print(sum("NUMBA_CACHE_DIR" in str(w.message) for w in caught))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["6.0", "1"]
+
+
+def test_import_leaves_the_openmp_wait_policy_alone():
+    result = _run_python("""
+        import os, sknmfcluster
+        print(os.environ.get("OMP_WAIT_POLICY"))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "None"
+
+
+@pytest.mark.parametrize("call", ["transform", "fit"])
+def test_ctrl_c_stops_a_long_call_quickly(call):
+    result = _run_python(f"""
+        import os, signal, threading, time
+        import numpy as np
+        from sknmfcluster import NMFClusterer
+        X = np.random.RandomState(0).random_sample((3000, 40))
+        model = NMFClusterer(8, method="nmf", random_state=0,
+                             max_iter=20).fit(X)
+        before = model.components_.copy()
+        model.set_params(max_iter=10**8, tol=0.0)
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.perf_counter()
+        try:
+            model.{call}(X)
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", time.perf_counter() - start - 1.0)
+        print(np.array_equal(model.components_, before), model.max_iter)
+    """)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    name, delay = first.split()
+    assert name == "KeyboardInterrupt"
+    assert float(delay) < 3.0  # about a second; the machine may be busy
+    assert second == "True 100000000"
+
+
+# -- 12. degenerate clusterings say so ----------------------------------------------------
+
+
+def test_empty_clusters_are_reported():
+    X = np.repeat(np.eye(3), 10, axis=0) + 1e-3  # three groups
+    with pytest.warns(UserWarning, match="non-empty clusters of the 6"):
+        NMFClusterer(6, method="nmf", random_state=0, max_iter=50).fit(X)
+
+
+def test_a_graph_too_dense_to_cut_is_reported():
+    X = low_rank(n=40)
+    with pytest.warns(UserWarning, match="too dense to separate"):
+        NMFClusterer(4, n_neighbors=1000, random_state=0, max_iter=30).fit(X)
