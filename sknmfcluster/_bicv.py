@@ -30,7 +30,10 @@ def beta_of(model):
 
 
 def divergence_sum(X, W, H, beta):
-    """``D_beta(X || W @ H)`` summed over all entries, in row blocks."""
+    """``D_beta(X || W @ H)`` summed over the entries of ``X`` that are not NaN.
+
+    Computed in row blocks; a NaN entry of ``X`` (missing) adds nothing.
+    """
     n, m = X.shape
     step = max(1, BLOCK_ENTRIES // max(m, 1))
     H64 = H.astype(np.float64)
@@ -40,6 +43,9 @@ def divergence_sum(X, W, H, beta):
         x = block.toarray() if sp.issparse(block) else block
         x = x.astype(np.float64, copy=False)
         y = W[start:start + step].astype(np.float64) @ H64
+        seen = ~np.isnan(x)
+        if not seen.all():
+            x, y = x[seen], y[seen]
         if beta == 2.0:
             total += 0.5 * float(np.sum((x - y) ** 2))
         else:
@@ -82,9 +88,13 @@ def feature_groups(X, H, n_groups, split, seed):
     rng = np.random.RandomState(seed)
     order = rng.permutation(m)
     if split == "norm":  # deal features in decreasing norm, ties at random
+        # missing values (NaN) count as zeros here
         if sp.issparse(X):
-            norms = np.asarray(abs(X).power(2).sum(axis=0)).ravel()
+            X = abs(X)
+            X.data = np.nan_to_num(X.data)
+            norms = np.asarray(X.power(2).sum(axis=0)).ravel()
         else:
+            X = np.nan_to_num(X)
             norms = np.einsum("ij,ij->j", X, X, dtype=np.float64)
         order = order[np.argsort(-norms[order], kind="stable")]
     groups = np.empty(m, dtype=np.int64)

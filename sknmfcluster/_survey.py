@@ -5,6 +5,7 @@ Every fit is a clone of the caller's estimator with a few parameters set
 """
 
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -123,10 +124,48 @@ def survey_tasks(estimator, ranks, splits, base, run_params, rank_param):
             yield i, ("run", r), {**params, **run}, None
 
 
+def recorded(function, *args):
+    """``function(*args)`` and the warnings it raised, recorded, not shown.
+
+    Returns ``(result, caught)`` with ``caught`` a list of ``(category,
+    message)`` pairs, so that a task run in a worker process brings its
+    warnings back to the caller, which summarises them (:func:`warn_summary`)
+    instead of printing one per fit.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(*args)
+    return result, [(record.category, str(record.message)) for record in caught]
+
+
 def run_task(estimator, X, kind, params, split, scoring):
+    """One fit of the survey, with the warnings it raised (:func:`recorded`)."""
     if kind[0] == "score":
-        return fit_score(estimator, X, *split, params, scoring)
-    return fit_run(estimator, X, params)
+        return recorded(fit_score, estimator, X, *split, params, scoring)
+    return recorded(fit_run, estimator, X, params)
+
+
+def warn_summary(caught, n_fits, where, stacklevel=2):
+    """One warning per category for the ``caught`` warnings of ``n_fits`` fits.
+
+    ``where`` starts the message (``"rank 7"``). The first message of the
+    category is quoted; the count says how many fits' warnings it stands
+    for. The warning carries ``where``, ``first`` (the first message),
+    ``count`` and ``n_fits`` as attributes.
+    """
+    by_category = {}
+    for category, message in caught:
+        by_category.setdefault(category, []).append(message)
+    for category, messages in by_category.items():
+        text = (f"{where}: {len(messages)} warning(s) from {n_fits} fits, "
+                f"the first: {messages[0]}")
+        try:
+            warning = category(text)
+        except Exception:  # pragma: no cover - a category with odd arguments
+            warning = UserWarning(text)
+        warning.where, warning.first = where, messages[0]
+        warning.count, warning.n_fits = len(messages), n_fits
+        warnings.warn(warning, stacklevel=stacklevel + 1)
 
 
 def finish_rank(table, cv_scores, labels, i, rng, verbose):

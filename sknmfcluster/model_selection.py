@@ -15,12 +15,13 @@ Read more in the User Guide (choosing the number of clusters).
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted, check_non_negative
+from sklearn.utils.validation import check_is_fitted
 
 from . import _bicv, _consensus, _losses, _problems, _progress, _storage, _survey
 
@@ -52,8 +53,12 @@ def _engine_codes(X, H, beta):
     The one call of this module into the engine: coordinate descent for the
     Frobenius loss, multiplicative updates for Kullback-Leibler, every row on
     its own from the same constant start (``X`` and ``H`` of one dtype).
+    NaN in ``X`` are missing values, left out of the solves.
     """
-    mean_x = float(X.sum(dtype=np.float64)) / max(X.shape[0] * X.shape[1], 1)
+    values = X.data if sp.issparse(X) else X
+    missing = int(np.count_nonzero(np.isnan(values)))
+    mean_x = float(np.nansum(values, dtype=np.float64)) / max(
+        X.shape[0] * X.shape[1] - missing, 1)
     mean_h = float(H.mean(dtype=np.float64)) or 1.0
     w0 = max(mean_x / (mean_h * H.shape[0]), float(np.finfo(H.dtype).tiny))
     return _problems.solve_codes(
@@ -105,7 +110,9 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
         whose other steps transform ``X`` first. ``beta_loss`` must be
         ``"frobenius"`` or ``"kullback-leibler"``. Not modified.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Held-out non-negative samples.
+        Held-out non-negative samples. NaN marks a missing value (in sparse
+        input, a stored NaN): it is left out of the code solves and of the
+        score, which is then the mean over the observed entries.
     y : Ignored
         Not used, present for the scorer API.
     n_feature_folds : int, default=2
@@ -128,7 +135,8 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
     Returns
     -------
     score : float
-        Minus the mean divergence per held-out entry; at most 0.
+        Minus the mean divergence per held-out entry (per observed entry
+        when ``X`` has missing values); at most 0.
 
     See Also
     --------
@@ -184,15 +192,20 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
     H = np.asarray(model.components_)
     beta = _bicv.beta_of(model)
     X = check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                    input_name="X")
-    try:
-        check_non_negative(X, "bicv_score")
-    except ValueError as exc:
+                    ensure_all_finite="allow-nan", input_name="X")
+    values = X.data if sp.issparse(X) else X
+    with np.errstate(invalid="ignore"):
+        negative = bool(np.any(values < 0))  # NaN (missing) compare False
+    if negative:
         hint = (" A pipeline's scaler fitted on the training samples can make "
                 "held-out values negative: use MinMaxScaler(clip=True)."
                 if model is not estimator else "")
-        raise ValueError(str(exc) + hint) from None
+        raise ValueError("Negative values in data passed to bicv_score." + hint)
     n, m = X.shape
+    observed = n * m - int(np.count_nonzero(np.isnan(values)))
+    if observed == 0:
+        raise ValueError("X has no observed entry (every value is NaN, "
+                         "missing): there is nothing to score.")
     if m != H.shape[1]:
         raise ValueError(f"X has {m} features, but the model was fitted with "
                          f"{H.shape[1]}.")
@@ -208,7 +221,7 @@ def bicv_score(estimator, X, y=None, *, n_feature_folds=2, split="balanced",
         W = _engine_codes(X[:, seen], np.ascontiguousarray(H[:, seen]), beta)
         total += _bicv.divergence_sum(X[:, held], W,
                                       np.ascontiguousarray(H[:, held]), beta)
-    return -total / (n * m)
+    return -total / observed
 
 
 class BiCVScorer:
@@ -459,11 +472,14 @@ def consensus_clustering(estimator, X, *, n_runs=10, init="auto",
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
     with _progress.phase(f"consensus of {n_runs} runs", verbose=verbose):
         runs = Parallel(n_jobs=n_jobs)(
-            delayed(_survey.fit_run)(
-                estimator, X, _survey.run_params(estimator, s, init))
+            delayed(_survey.recorded)(
+                _survey.fit_run, estimator, X,
+                _survey.run_params(estimator, s, init))
             for s in seeds)
+    _survey.warn_summary([w for _, caught in runs for w in caught], n_runs,
+                         "consensus_clustering")
     rank = estimator.get_params()[_survey.rank_param(estimator)]
-    return Consensus(np.stack([labels for labels, _, _ in runs]), rank,
+    return Consensus(np.stack([labels for (labels, _, _), _ in runs]), rank,
                      max_samples=max_samples, random_state=rng)
 
 
@@ -597,6 +613,14 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
         The table (``survey.table``, ``survey.to_frame()``), the chosen rank
         (``survey.best_rank``) and why (``survey.rule``).
 
+    Warns
+    -----
+    Warning
+        The warnings of the fits (a ``ConvergenceWarning``, a cluster that
+        came out empty) are not shown one per fit: each rank whose fits
+        warned raises one warning per category that says how many fits
+        warned and quotes the first message.
+
     See Also
     --------
     plot_rank_survey : Draw the survey.
@@ -646,6 +670,7 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
     table = {c: np.full(ranks.size, np.nan) for c in COLUMNS}
     table["rank"] = ranks
     labels = [None] * n_runs
+    caught = []
     done = 0
     with _progress.phase(
             f"rank survey: {ranks.size} ranks x {per_rank} fits "
@@ -654,16 +679,20 @@ def rank_survey(estimator, X, ranks, *, cv=5, n_runs=10, scoring=None,
         results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_survey.run_task)(estimator, X, kind, params, split, scorer)
             for _, kind, params, split in tasks)
-        for (i, kind, _, _), result in zip(tasks, results):
+        for (i, kind, _, _), (result, warned) in zip(tasks, results):
             if kind[0] == "score":
                 cv_scores[i, kind[1]] = result
             elif kind[0] == "full":
                 table["reconstruction_err"][i], table["fit_time"][i] = result[1:]
             else:
                 labels[kind[1]] = result[0]
+            caught += warned
             done += 1
             if done % per_rank == 0:
                 _survey.finish_rank(table, cv_scores, labels, i, rng, verbose)
+                _survey.warn_summary(caught, per_rank,
+                                     f"rank {table['rank'][i]}", stacklevel=2)
+                caught = []
     best = int(ranks[np.nanargmax(table["cv_score_mean"])])
     return RankSurvey(table, cv_scores, best, _survey.rule_text(table, best),
                       rank_param, _scoring_name(scorer))
@@ -723,16 +752,34 @@ def plot_rank_survey(survey, *, columns=None, ncols=3, figsize=None):
     """
     import matplotlib.pyplot as plt
 
-    table = survey.table
+    columns = _panel_columns(survey, columns)
+    nrows = -(-len(columns) // ncols)
+    fig = plt.figure(figsize=figsize or (3.6 * ncols, 3.0 * nrows))
+    _draw_rank_survey(fig, survey, columns=columns, ncols=ncols)
+    return fig
+
+
+def _panel_columns(survey, columns):
+    """The columns to draw: the measured ones by default; unknown ones refused."""
     if columns is None:
-        columns = [c for c in PANELS if not np.all(np.isnan(table[c]))]
+        return [c for c in PANELS if not np.all(np.isnan(survey.table[c]))]
     unknown = [c for c in columns if c not in PANELS]
     if unknown:
         raise ValueError(f"Unknown columns {unknown}; choose from "
                          f"{list(PANELS)}.")
+    return list(columns)
+
+
+def _draw_rank_survey(fig, survey, *, columns=None, ncols=3):
+    """Draw the panels of :func:`plot_rank_survey` into the figure ``fig``.
+
+    Works on any :class:`matplotlib.figure.Figure`, also one made without
+    pyplot (the command line draws into an Agg figure this way).
+    """
+    columns = _panel_columns(survey, columns)
+    table = survey.table
     nrows = -(-len(columns) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=figsize or (
-        3.6 * ncols, 3.0 * nrows), sharex=True)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     ranks = table["rank"]
     for ax, column in zip(axes.flat, columns):
         title, note = PANELS[column]
@@ -751,4 +798,3 @@ def plot_rank_survey(survey, *, columns=None, ncols=3, figsize=None):
         ax.set_xlabel(survey.rank_param.split("__")[-1])
     fig.suptitle(f"Rank survey: chosen rank {survey.best_rank}", fontsize=11)
     fig.tight_layout()
-    return fig

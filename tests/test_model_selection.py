@@ -11,7 +11,7 @@ from scipy.optimize import nnls
 from scipy.spatial.distance import squareform
 from sklearn.base import clone
 from sklearn.decomposition import NMF
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -195,6 +195,63 @@ def test_bicv_float32(X_planted):
     as64.components_ = model.components_.astype(np.float64)
     assert bicv_score(model, X[1::2]) == pytest.approx(
         bicv_score(as64, X_planted[1::2]), rel=1e-4)
+
+
+def _with_missing(X, fraction=0.1, seed=0):
+    X = X.copy()
+    X[np.random.RandomState(seed).uniform(size=X.shape) < fraction] = np.nan
+    return X
+
+
+def test_bicv_missing_values_against_nnls_oracle(X_planted):
+    """NaN entries are left out of the code solves and of the mean."""
+    model = fit_on_half(NMFClusterer(method="nmf", random_state=0),
+                        X_planted, 3)
+    X = _with_missing(X_planted[1::2])
+    H = model.components_
+    for split in ("balanced", "norm", "random"):
+        groups = _bicv.feature_groups(X, H, 2, split, 0)
+        total = 0.0
+        for g in (0, 1):
+            held = groups == g
+            for x in X:
+                seen = ~held & ~np.isnan(x)
+                scored = held & ~np.isnan(x)
+                w, _ = nnls(H[:, seen].T, x[seen])
+                total += 0.5 * np.sum((x[scored] - w @ H[:, scored]) ** 2)
+        expected = -total / np.count_nonzero(~np.isnan(X))
+        assert bicv_score(model, X, split=split) == pytest.approx(
+            expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
+def test_bicv_missing_dense_equals_stored_nan_in_csr(beta_loss, X_planted):
+    model = fit_on_half(NMFClusterer(method="nmf", beta_loss=beta_loss,
+                                     random_state=0), X_planted, 3)
+    X = _with_missing(X_planted[1::2] * (X_planted[1::2] > 0.2), seed=1)
+    score = bicv_score(model, X)
+    assert np.isfinite(score)
+    assert bicv_score(model, sp.csr_matrix(X)) == pytest.approx(score,
+                                                                rel=1e-6)
+
+
+def test_bicv_missing_values_errors(X_planted):
+    model = NMFClusterer(2, method="nmf", random_state=0).fit(X_planted)
+    X = _with_missing(X_planted)
+    X[0, np.flatnonzero(~np.isnan(X[0]))[0]] = -1.0
+    with pytest.raises(ValueError, match="Negative"):
+        bicv_score(model, X)
+    with pytest.raises(ValueError, match="no observed entry"):
+        bicv_score(model, np.full_like(X_planted[:3], np.nan))
+
+
+def test_grid_search_with_missing_values_recovers_planted_rank():
+    X = _with_missing(planted(k=4, n=150, seed=1), fraction=0.05)
+    search = GridSearchCV(NMFClusterer(method="nmf", random_state=0),
+                          {"n_clusters": [2, 3, 4, 5, 6, 7]},
+                          scoring=bicv_scorer,
+                          cv=KFold(3, shuffle=True, random_state=0)).fit(X)
+    assert search.best_params_["n_clusters"] == 4
 
 
 def test_balanced_split_shares_every_component():
@@ -445,6 +502,29 @@ def test_survey_without_restarts_and_progress(capsys):
     assert "rank survey" in err and "done in" in err
     fig = survey.plot()
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 3
+
+
+def test_survey_summarises_the_warnings_of_its_fits():
+    """One warning per rank and category, not one per fit."""
+    X = planted(k=2, n=60, m=20, seed=3)
+    with pytest.warns(ConvergenceWarning) as record:
+        rank_survey(NMFClusterer(method="nmf", max_iter=2), X, [2, 3], cv=2,
+                    n_runs=2, random_state=0)
+    convergence = [w for w in record
+                   if issubclass(w.category, ConvergenceWarning)]
+    assert [str(w.message).split(":")[0] for w in convergence] == [
+        "rank 2", "rank 3"]
+    for w in convergence:
+        # 2 splits, 1 full fit, 2 restarts: every fit stopped at max_iter
+        assert w.message.n_fits == 5 and w.message.count == 5
+        assert "5 warning(s) from 5 fits, the first: Maximum number" in str(
+            w.message)
+        assert w.filename == __file__
+    with pytest.warns(ConvergenceWarning, match="consensus_clustering: 3 "
+                      r"warning\(s\) from 3 fits") as record:
+        consensus_clustering(NMFClusterer(2, method="nmf", max_iter=2), X,
+                             n_runs=3, random_state=0)
+    assert len(record) == 1
 
 
 @pytest.mark.parametrize(("ranks", "match"), [([], "non-empty"),
