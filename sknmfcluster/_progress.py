@@ -53,6 +53,23 @@ def report_phases():
             _report_depth[0] -= 1
 
 
+@contextmanager
+def silenced():
+    """Undo :func:`report_phases` within this context.
+
+    Only phases whose own ``verbose`` is set print: a caller that runs many
+    fits (the command line's rank survey) reports its own progress without
+    every fit's phases.
+    """
+    with _lock:
+        saved, _report_depth[0] = _report_depth[0], 0
+    try:
+        yield
+    finally:
+        with _lock:
+            _report_depth[0] += saved
+
+
 class _Ticker(threading.Thread):
     """Prints the elapsed time of a phase every ``TICK_SECONDS`` seconds."""
 
