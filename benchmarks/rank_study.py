@@ -52,7 +52,8 @@ every k from 3 to 15. Run from the repository root::
     python benchmarks/rank_study.py --real               # digits, iris, wine, ...
     python benchmarks/rank_study.py --seeds test --resume  # finish an interrupted run
 
-Raw results go to ``benchmarks/results/rank_study_<seeds>.jsonl``.
+Raw results go to ``benchmarks/results/rank_study_<seeds>_<method>.jsonl``
+(``..._quick.jsonl`` with ``--quick``).
 """
 
 import argparse
@@ -217,6 +218,8 @@ def evaluate(X, est, param, ranks, seed, *, kl=False, variants=VARIANTS,
              speckled=False, baselines=True):
     """Every criterion at every rank on one data set (see the module notes)."""
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    # past the right rank clusters come out empty, as expected here
+    warnings.filterwarnings("ignore", message=".*came out empty")
     start, cpu = time.perf_counter(), time.process_time()
     n, m = X.shape
     folds = list(KFold(N_SPLITS, shuffle=True, random_state=seed).split(X))
@@ -473,7 +476,8 @@ def main(argv=None):
     else:
         todo = [c for c in cases(args.seeds, args.quick)
                 if args.only is None or c[0] in args.only.split(",")]
-        raw = RESULTS / f"rank_study_{args.seeds}_{args.method}.jsonl"
+        quick = "_quick" if args.quick else ""  # never over a full run's file
+        raw = RESULTS / f"rank_study_{args.seeds}_{args.method}{quick}.jsonl"
         before = []
         if args.resume and raw.exists():
             with open(raw) as f:
