@@ -259,7 +259,7 @@ def _add_survey_options(cluster):
     survey.add_argument(
         "--consensus-runs", type=_non_negative_int, metavar="N",
         help="restarts per rank for the consensus columns (cophenetic, "
-             "dispersion, PAC); 0 skips them and costs 11 instead of 16 fits "
+             "dispersion, PAC); 0 skips them and costs 6 instead of 16 fits "
              f"per rank (default: {DEFAULT_CONSENSUS_RUNS})")
     survey.add_argument(
         "--n-jobs", type=_positive_int, metavar="N",
