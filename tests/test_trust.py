@@ -365,3 +365,14 @@ def test_only_the_innermost_phase_ticks_and_lines_stay_whole(monkeypatch,
     before, after = lines[:start], lines[stop + 1:]
     assert any("outer: " in line and "elapsed" in line for line in before)
     assert any("outer: " in line and "elapsed" in line for line in after)
+
+
+def test_every_phase_of_the_default_fit_is_reported(capsys):
+    X = low_rank(n=60, m=8)
+    NMFClusterer(3, random_state=0, verbose=1).fit(X)
+    err = capsys.readouterr().err
+    for name in ("building the neighbour graph", "spectral start",
+                 "the codes of the training samples",
+                 "fitting the components"):
+        assert f"sknmfcluster: {name} ..." in err
+        assert f"sknmfcluster: {name}: done in " in err
