@@ -336,3 +336,43 @@ def test_a_graph_too_dense_to_cut_is_reported():
     X = low_rank(n=40)
     with pytest.warns(UserWarning, match="too dense to separate"):
         NMFClusterer(4, n_neighbors=1000, random_state=0, max_iter=30).fit(X)
+
+
+# -- 11. progress lines -----------------------------------------------------------------
+
+
+def test_only_the_innermost_phase_ticks_and_lines_stay_whole(monkeypatch,
+                                                             capsys):
+    # Nested phases each printed their elapsed time (four lines every 10 s
+    # in a default fit), from threads whose lines ran into each other.
+    import time
+
+    from sknmfcluster import _progress
+    monkeypatch.setattr(_progress, "TICK_SECONDS", 0.05)
+    with _progress.phase("outer", verbose=1):
+        time.sleep(0.3)
+        with _progress.phase("inner", verbose=1):
+            time.sleep(0.5)
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert all(line.startswith("sknmfcluster: ") for line in lines)
+    assert all(line.count("sknmfcluster:") == 1 for line in lines)
+    start = lines.index("sknmfcluster: inner ...")
+    stop = next(i for i, line in enumerate(lines)
+                if line.startswith("sknmfcluster: inner: done"))
+    inside = lines[start + 1:stop]
+    assert inside and all("inner: " in line for line in inside)
+    before, after = lines[:start], lines[stop + 1:]
+    assert any("outer: " in line and "elapsed" in line for line in before)
+    assert any("outer: " in line and "elapsed" in line for line in after)
+
+
+def test_every_phase_of_the_default_fit_is_reported(capsys):
+    X = low_rank(n=60, m=8)
+    NMFClusterer(3, random_state=0, verbose=1).fit(X)
+    err = capsys.readouterr().err
+    for name in ("building the neighbour graph", "spectral start",
+                 "the codes of the training samples",
+                 "fitting the components"):
+        assert f"sknmfcluster: {name} ..." in err
+        assert f"sknmfcluster: {name}: done in " in err
