@@ -98,7 +98,7 @@ print(survey.rule)
 survey.to_frame().round(4)
 
 # %%
-survey.plot()
+fig = survey.plot()
 
 # %%
 # The held-out score and the consensus criteria agree here: the PAC is least
