@@ -203,9 +203,10 @@ def test_subnormal_entry_keeps_the_kl_objective_finite():
     assert sub.score(X_sub) == pytest.approx(ref.score(X), rel=1e-6)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error alone
 def test_too_large_weights_are_a_clear_error():
     X = low_rank(n=40)
-    with pytest.raises(ValueError, match="graph_strength"):
+    with pytest.raises(ValueError, match="graph_strength is too large"):
         NMFClusterer(3, method="graph", graph_strength=1e308, n_neighbors=5,
                      random_state=0).fit(X)
     with pytest.raises(ValueError, match="alpha_W"):
