@@ -141,7 +141,11 @@ class Loss:
 
         Frobenius: ``W.T X`` and ``W.T W H``; KL: ``N`` and ``W.sum(0)``;
         other betas: ``N`` and ``D``. With missing entries the statistics
-        ``C`` of their share come off the denominator.
+        ``C`` of their share come off the denominator; where what is left is
+        at most ``UNSEEN`` of the whole (the column's observed entries do
+        not see the component, and the difference is rounding noise), the
+        numerator is 0, so that the entry of ``H`` goes to 0 instead of
+        being divided by noise (see ``_kernels._masked.UNSEEN``).
         """
         if self.beta == 2.0:
             num, den = stats.A, stats.B @ H64
@@ -150,7 +154,10 @@ class Loss:
                                                 stats.N.shape)
         else:
             return stats.N, stats.D
-        return num, (den - stats.C if stats.masked else den)
+        if not stats.masked:
+            return num, den
+        observed = den - stats.C
+        return np.where(observed <= K.UNSEEN * den, 0.0, num), observed
 
     def objective(self, stats, sq_norm, H_before, H_after):
         """The divergence from a fit pass's statistics.

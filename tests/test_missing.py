@@ -308,3 +308,59 @@ def test_solve_codes_rows_with_no_observed_entry_get_zero_codes():
                                   solver=solver)
         np.testing.assert_array_equal(W[2], 0.0)
         assert np.all(W[[0, 1, 3]].sum(axis=1) > 0)
+
+
+def _unseen_problem():
+    """Component 0 lies on columns 0-2; elsewhere its weight is 1e-12 (its
+    share there, 1e-23, is rounding noise in ``||h||^2 - ||h_m||^2``). Row 0
+    misses columns 0-2 (the corrected Gram path of coordinate descent), row
+    1 all but column 13 (the observed path), row 2 nothing."""
+    rng = np.random.RandomState(0)
+    H = np.vstack([np.r_[np.ones(3), np.full(11, 1e-12)],
+                   rng.rand(14) + 0.1])
+    X = rng.rand(3, 2) @ H + 0.1
+    X[0, :3] = np.nan
+    X[1, :13] = np.nan
+    return X, H
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("beta, solver", [(2.0, "cd"), (2.0, "mu"),
+                                          (1.0, "mu"), (1.5, "mu")])
+def test_a_component_a_row_does_not_see_gets_code_zero(storage, beta, solver):
+    # Regression: the observed part of component 0, computed as the whole
+    # minus the missing part, cancelled to rounding noise; the MU step
+    # divided by it (codes grew without bound, to infinity on digits with
+    # 80 % missing), and the two coordinate-descent paths disagreed (the
+    # start value kept, against a least-squares code of 1e10). The beta
+    # rule, whose sums run over the observed entries, follows the same rule.
+    X, H = _unseen_problem()
+    Xin = _as_csr_with_nan(X) if storage == "csr" else X
+    W = _problems.solve_codes(_storage.prepare(Xin), H, Loss(beta),
+                              np.full(2, 0.5), max_iter=300, tol=0.0,
+                              solver=solver)
+    assert np.all(np.isfinite(W))
+    np.testing.assert_array_equal(W[:2, 0], 0.0)
+    assert W[2, 0] > 0
+    if beta == 2.0:  # then row 0's code of component 1 is its own LS fit
+        h, x = H[1, 3:], X[0, 3:]
+        assert W[0, 1] == pytest.approx(h @ x / (h @ h), rel=1e-6)
+
+
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+def test_h_update_zeroes_a_column_a_component_does_not_see(beta):
+    # Regression: the H update's denominator over the observed entries,
+    # B H - C (KL: v - C), cancelled to 0 for column 0 and the entry of H
+    # was divided by the EPSILON floor (1e-20 / 1e-30).
+    H = np.ones((1, 2))
+    numerator = np.array([[1e-20, 0.5]])
+    C = np.array([[1.0 - 1e-17, 0.5]])  # the missing entries' whole share
+    none = np.zeros((0, 0))
+    if beta == 2.0:
+        stats = _storage.Stats(numerator, np.ones((1, 1)), none, none,
+                               np.zeros(0), C, 0.0)
+    else:
+        stats = _storage.Stats(none, none, numerator, none, np.ones(1), C,
+                               0.0)
+    Loss(beta).h_update(H, stats, 0.0, 0.0, 1)
+    np.testing.assert_array_equal(H, [[0.0, 1.0]])

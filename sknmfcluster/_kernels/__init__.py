@@ -25,6 +25,7 @@ from ._dense import (divergence_dense, pass_dense, solve_gram_rows,
 from ._dispatch import (ACCUMULATE, BETA, GAMMA, GATHERED, L1, L2,
                         N_SETTINGS, OBJECTIVE, RATIO, STEP, TOL)
 from ._graph import csr_times_dense, symnmf_stats, symnmf_update
+from ._masked import UNSEEN
 from ._rows import CD_FRO, MU_BETA, MU_FRO, MU_KL, PG_FRO, PG_KL
 
 __all__ = [
@@ -36,5 +37,5 @@ __all__ = [
     "ordered_sum",
     "pass_csr", "pass_dense", "solve_gram_rows", "sq_norm_dense",
     "symnmf_stats",
-    "symnmf_update",
+    "symnmf_update", "UNSEEN",
 ]

@@ -75,7 +75,8 @@ def new_scratch(k, m):
     ``order``: projected-gradient work space. ``m`` is 0 when the rule needs
     no row-sized space. Rows with missing entries use ``row[1]`` and
     ``row[2]`` for their corrections, ``col`` for their observed columns and
-    ``vec[2]`` for the row's own diagonal or row sums of ``H``.
+    ``vec[2]`` for the row's own diagonal or row sums of ``H`` (which also
+    mark the components the row does not see, ``_masked.UNSEEN``).
     """
     return (np.empty((ROW_GROUP, k)), np.empty((3, max(k, ROW_GROUP))),
             np.zeros((5, m)), np.empty(m, dtype=np.int64),
@@ -110,14 +111,14 @@ def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
             return R.mu_fro_row(xh[0], w, HHt, l1, l2, n_steps, tol, vec[0])
         if rule == R.MU_FRO:
             return M.mu_fro_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps,
-                                       tol, vec[0], row[1])
+                                       tol, vec[0], row[1], vec[2])
         if not masked:
             return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg,
                              vec[0])
         n_observed = Ht.shape[0] - mc.shape[0]
         if 2 * n_observed < k + 2 * mc.shape[0]:  # fewer observed: use them
             count = M.observed_columns(Ht.shape[0], mc, oc)
-            return M.cd_row_observed(x_dense, w, Ht, oc[:count], l1, l2,
+            return M.cd_row_observed(x_dense, w, HHt, Ht, oc[:count], l1, l2,
                                      n_steps, tol, row[2], vec[2])
         return M.cd_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps, tol,
                                row[1], vec[2])
@@ -126,9 +127,14 @@ def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
         if masked:
             M.observed_hsum(Hsum, Ht, mc, vec[2])
             hsum = vec[2][:k]
+            M.zero_unseen(w, hsum)
         return R.mu_kl_row(val, col, w, Ht, hsum, l1, l2, n_steps, tol,
                            vec[0], vec[1])
     if rule == R.MU_BETA:
+        if masked:  # its sums run over the observed entries: only the
+            # components the row does not see need a decision (0, as above)
+            M.observed_hsum(Hsum, Ht, mc, vec[2])
+            M.zero_unseen(w, vec[2][:k])
         return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], l1, l2,
                              n_steps, tol, row[1], row[2], row[3], vec[0], mc)
     if masked:

@@ -12,6 +12,9 @@ the denominator ``H_o 1 = Hsum - H_m 1``. When most of a row is missing,
 coordinate descent works on the observed entries directly instead (a
 residual over them), whichever costs less. A row without missing entries
 goes through the unmasked code, bit for bit.
+
+A component that a row does not see (:data:`UNSEEN`) gets the code 0 in
+that row, whichever rule and path is taken.
 """
 
 import numpy as np
@@ -19,6 +22,18 @@ import numpy as np
 from ._common import EPSILON, dot
 from ._jit import kernel
 from ._rows import _settle
+
+#: A component whose weight on a row's observed entries (its squared norm
+#: for the Frobenius loss, its sum for KL) is at most this share of its
+#: whole weight is *not seen* by the row, and its code there is 0, as for a
+#: component with no observed entry at all. The observed part is computed as
+#: the whole minus the missing part, which cancels to rounding noise (about
+#: the number of missing entries times the machine epsilon, relative) when a
+#: component lies almost entirely on the row's missing columns: the updates
+#: then divided by noise (a multiplicative step grew such codes to infinity,
+#: and the two coordinate-descent paths disagreed). The share lies far above
+#: that noise, and far below any weight that carries information.
+UNSEEN = 1e-9
 
 
 @kernel()
@@ -35,31 +50,71 @@ def missing_wh(w, Ht, mc, out):
 
 @kernel()
 def observed_hsum(Hsum, Ht, mc, out):
-    """``out = H_o 1``: the row sums of H over the row's observed columns."""
+    """``out = H_o 1``: the row sums of H over the row's observed columns.
+
+    0 for a component the row does not see (:data:`UNSEEN`).
+    """
     for j in range(Hsum.shape[0]):
         out[j] = Hsum[j]
     for p in range(mc.shape[0]):
         h = Ht[mc[p]]
         for j in range(Hsum.shape[0]):
             out[j] -= h[j]
+    for j in range(Hsum.shape[0]):
+        if out[j] <= UNSEEN * Hsum[j]:
+            out[j] = 0.0
 
 
 @kernel()
-def mu_fro_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, new, whm):
+def observed_curvature(HHt, Ht, mc, out):
+    """``out[j] = ||h_j||^2`` over the row's observed columns, ``HHt`` less
+    the missing columns' squares; 0 for a component the row does not see
+    (:data:`UNSEEN`)."""
+    k = HHt.shape[0]
+    for j in range(k):
+        out[j] = HHt[j, j]
+    for p in range(mc.shape[0]):
+        h = Ht[mc[p]]
+        for j in range(k):
+            out[j] -= h[j] * h[j]
+    for j in range(k):
+        if out[j] <= UNSEEN * HHt[j, j]:
+            out[j] = 0.0
+
+
+@kernel()
+def zero_unseen(w, observed):
+    """Set the codes of the components the row does not see (``observed`` 0) to 0."""
+    for j in range(w.shape[0]):
+        if observed[j] == 0.0:
+            w[j] = 0.0
+
+
+@kernel()
+def mu_fro_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, new, whm,
+                      curv):
     """Lee-Seung steps on one row, Frobenius loss over its observed entries.
 
     ``w <- w * xh / (H_o H_o.T w + l1 + l2 w)``, with ``xh = x_o @ H_o.T``
     (the missing entries are zero in the stored row) and the Gram product
-    corrected at the missing columns ``mc``; ``new`` (k,) and ``whm``
-    (len(mc),) are scratch.
+    corrected at the missing columns ``mc``. Every term of ``(H_o H_o.T
+    w)_j`` is non-negative, so it is at least ``w_j ||h_j||_o^2``: the
+    corrected difference is floored there, against its rounding. ``new``
+    (k,), ``whm`` (len(mc),) and ``curv`` (k,) are scratch.
     """
     k = w.shape[0]
+    observed_curvature(HHt, Ht, mc, curv)
+    zero_unseen(w, curv)
     for _ in range(n_steps):
         missing_wh(w, Ht, mc, whm)
         for j in range(k):
+            if curv[j] == 0.0:  # not seen: stays 0
+                new[j] = 0.0
+                continue
             den = l1 + l2 * w[j] + dot(HHt[j], w)
             for p in range(mc.shape[0]):
                 den -= Ht[mc[p], j] * whm[p]
+            den = max(den, l1 + (l2 + curv[j]) * w[j])
             new[j] = w[j] * xh[j] / max(den, EPSILON)
         change, largest = _settle(w, new, k)
         if change <= tol * largest:
@@ -72,29 +127,26 @@ def cd_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, whm, hess):
     """Coordinate descent on one row, Frobenius loss over its observed entries.
 
     The row's Gram matrix ``H_o H_o.T`` is never formed: its diagonal is
-    ``HHt[j, j] - sum_m H[j, m]^2`` (once per row) and its product with
-    ``w`` is ``HHt w - H_m whm`` with ``whm = w @ H_m`` kept up to date as
-    each coordinate moves (recomputed at each sweep against drift).
-    ``whm`` (len(mc),) and ``hess`` (k,) are scratch.
+    ``HHt[j, j] - sum_m H[j, m]^2`` (once per row, :func:`observed_curvature`)
+    and its product with ``w`` is ``HHt w - H_m whm`` with ``whm = w @ H_m``
+    kept up to date as each coordinate moves (recomputed at each sweep
+    against drift). ``whm`` (len(mc),) and ``hess`` (k,) are scratch.
     """
     k = w.shape[0]
-    for j in range(k):
-        hess[j] = HHt[j, j] + l2
-        for p in range(mc.shape[0]):
-            h = Ht[mc[p], j]
-            hess[j] -= h * h
+    observed_curvature(HHt, Ht, mc, hess)
+    zero_unseen(w, hess)
     for _ in range(n_steps):
         missing_wh(w, Ht, mc, whm)
         change = 0.0
         largest = 0.0
         for j in range(k):
-            if hess[j] <= EPSILON:  # no observed entry sees this component
+            if hess[j] == 0.0:  # not seen: stays 0
                 continue
             grad = dot(HHt[j], w) - xh[j] + l1 + l2 * w[j]
             for p in range(mc.shape[0]):
                 grad -= Ht[mc[p], j] * whm[p]
             old = w[j]
-            new = max(old - grad / hess[j], 0.0)
+            new = max(old - grad / (hess[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
@@ -122,37 +174,41 @@ def observed_columns(m, mc, oc):
 
 
 @kernel()
-def cd_row_observed(x, w, Ht, oc, l1, l2, n_steps, tol, residual, hess):
+def cd_row_observed(x, w, HHt, Ht, oc, l1, l2, n_steps, tol, residual, hess):
     """:func:`cd_row_masked` from the observed entries, for mostly missing rows.
 
     ``x`` is the dense row (m,), ``oc`` its observed columns; the residual
     ``x - w @ H`` at them is kept in ``residual`` (len(oc),) and the
-    diagonal of ``H_o H_o.T`` (plus ``l2``) in ``hess`` (k,). Costs about
-    ``2 k |o|`` per sweep instead of ``k (k + 2 |m|)``.
+    diagonal of ``H_o H_o.T`` in ``hess`` (k; 0 for a component the row
+    does not see, :data:`UNSEEN`). Costs about ``2 k |o|`` per sweep instead
+    of ``k (k + 2 |m|)``.
     """
     k = w.shape[0]
+    for j in range(k):
+        hess[j] = 0.0
+        for p in range(oc.shape[0]):
+            h = Ht[oc[p], j]
+            hess[j] += h * h
+        if hess[j] <= UNSEEN * HHt[j, j]:
+            hess[j] = 0.0
+    zero_unseen(w, hess)
     for p in range(oc.shape[0]):
         h = Ht[oc[p]]
         s = np.float64(x[oc[p]])
         for j in range(k):
             s -= w[j] * h[j]
         residual[p] = s
-    for j in range(k):
-        hess[j] = l2
-        for p in range(oc.shape[0]):
-            h = Ht[oc[p], j]
-            hess[j] += h * h
     for _ in range(n_steps):
         change = 0.0
         largest = 0.0
         for j in range(k):
-            if hess[j] - l2 <= EPSILON:  # no observed entry sees it
+            if hess[j] == 0.0:  # not seen: stays 0
                 continue
             grad = l1 + l2 * w[j]
             for p in range(oc.shape[0]):
                 grad -= Ht[oc[p], j] * residual[p]
             old = w[j]
-            new = max(old - grad / hess[j], 0.0)
+            new = max(old - grad / (hess[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
