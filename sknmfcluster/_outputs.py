@@ -21,7 +21,8 @@ import numpy as np
 
 #: File extensions each output option accepts.
 FORMATS = {"--output": (".npy", ".csv"),
-           "--components-image": (".png", ".pdf", ".svg", ".jpg", ".jpeg")}
+           "--components-image": (".png", ".pdf", ".svg", ".jpg", ".jpeg"),
+           "--survey-plot": (".png", ".pdf", ".svg", ".jpg", ".jpeg")}
 
 
 class Output(NamedTuple):
@@ -67,9 +68,11 @@ def check_paths(given, inputs):
                 "(inputs are never overwritten).")
         outputs.append(Output(option, path, Path(os.path.realpath(path))))
         _check_writable(outputs[-1])
-    if len(outputs) == 2 and _same_file(outputs[0].target, outputs[1].target):
-        raise ValueError(
-            f"{outputs[0].option} and {outputs[1].option} are the same file.")
+    for i, first in enumerate(outputs):
+        for second in outputs[i + 1:]:
+            if _same_file(first.target, second.target):
+                raise ValueError(
+                    f"{first.option} and {second.option} are the same file.")
     return outputs
 
 
@@ -195,6 +198,22 @@ def image_bytes(path, components, image_shape):
     stream = io.BytesIO()
     _save_components_image(stream, path.suffix.lower().lstrip("."), components,
                            image_shape)
+    return stream.getvalue()
+
+
+def survey_plot_bytes(path, survey):
+    """The rank survey drawn as a figure, in the format of ``path`` (Agg)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .model_selection import _draw_rank_survey, _panel_columns
+
+    rows = -(-len(_panel_columns(survey, None)) // 3)
+    figure = Figure(figsize=(10.8, 3.0 * rows))
+    FigureCanvasAgg(figure)
+    _draw_rank_survey(figure, survey)
+    stream = io.BytesIO()
+    figure.savefig(stream, format=path.suffix.lower().lstrip("."))
     return stream.getvalue()
 
 

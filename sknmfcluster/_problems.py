@@ -181,7 +181,11 @@ class GNMF:
         self.csr = (graph.data.astype(np.float64), graph.indices,
                     graph.indptr)
         self.degrees = degrees
-        self.aux_l2 = self.strength * degrees
+        with np.errstate(over="ignore"):
+            self.aux_l2 = self.strength * degrees
+        if not np.isfinite(self.aux_l2).all():
+            raise ValueError(f"The objective overflows before the first "
+                             f"iteration: {self.overflow_hint}")
         self.SW = np.empty(W.shape)
         K.csr_times_dense(*self.csr, W, self.SW)
         self.config = row_settings()
@@ -194,9 +198,11 @@ class GNMF:
         return abs(previous)
 
     def step(self, evaluate):
+        with np.errstate(over="ignore"):  # the loop reports a non-finite end
+            aux = self.strength * self.SW
         stats = self.storage.run_pass(
             self.W, Factors(self.H), K.MU_FRO, K.ACCUMULATE, 1, self.config,
-            aux=self.strength * self.SW, aux_l2=self.aux_l2)
+            aux=aux, aux_l2=self.aux_l2)
         FROBENIUS.h_update(self.H, stats, 0.0, 0.0, INNER_H_FRO)
         K.csr_times_dense(*self.csr, self.W, self.SW)
         return (fro_from_stats(self.storage.sq_norm, stats.A, stats.B, self.H)

@@ -30,10 +30,21 @@ _lock = threading.Lock()
 _report_depth = [0]
 
 
+_write_lock = threading.Lock()
+#: The phases running now, outermost first; only the innermost ticks.
+_active = []
+
+
 def say(message, stream=None):
-    """Print one progress line on standard error (or ``stream``)."""
+    """Print one progress line on standard error (or ``stream``).
+
+    The line is written in one call under a lock, so that lines from the
+    tickers' threads never run into each other.
+    """
     stream = stream or sys.stderr
-    print(f"{PREFIX} {message}", file=stream, flush=True)
+    with _write_lock:
+        stream.write(f"{PREFIX} {message}\n")
+        stream.flush()
 
 
 def reporting(verbose=0):
@@ -53,8 +64,29 @@ def report_phases():
             _report_depth[0] -= 1
 
 
+@contextmanager
+def silenced():
+    """Undo :func:`report_phases` within this context.
+
+    Only phases whose own ``verbose`` is set print: a caller that runs many
+    fits (the command line's rank survey) reports its own progress without
+    every fit's phases.
+    """
+    with _lock:
+        saved, _report_depth[0] = _report_depth[0], 0
+    try:
+        yield
+    finally:
+        with _lock:
+            _report_depth[0] += saved
+
+
 class _Ticker(threading.Thread):
-    """Prints the elapsed time of a phase every ``TICK_SECONDS`` seconds."""
+    """Prints the elapsed time of a phase every ``TICK_SECONDS`` seconds.
+
+    Only while the phase is the innermost one running: the line of a nested
+    phase says that its parents are running too.
+    """
 
     def __init__(self, name, start):
         super().__init__(daemon=True)
@@ -63,8 +95,11 @@ class _Ticker(threading.Thread):
 
     def run(self):
         while not self.done.wait(TICK_SECONDS):
-            say(f"{self.phase_name}: {time.perf_counter() - self.start_time:.0f} s "
-                "elapsed")
+            with _lock:
+                innermost = bool(_active) and _active[-1] is self
+            if innermost:
+                say(f"{self.phase_name}: "
+                    f"{time.perf_counter() - self.start_time:.0f} s elapsed")
 
 
 @contextmanager
@@ -74,7 +109,8 @@ def phase(name, *, verbose=0):
     Prints ``name ...`` when the phase starts, its elapsed time every
     ``TICK_SECONDS`` seconds while it runs, and ``name: done in t s`` at the
     end; nothing unless :func:`reporting` is true. Nested phases print
-    inside their parent's.
+    inside their parent's, and only the innermost phase prints its elapsed
+    time.
     """
     if not reporting(verbose):
         yield
@@ -82,12 +118,16 @@ def phase(name, *, verbose=0):
     start = time.perf_counter()
     say(f"{name} ...")
     ticker = _Ticker(name, start)
+    with _lock:
+        _active.append(ticker)
     ticker.start()
     try:
         yield
     finally:
         ticker.done.set()
         ticker.join()
+        with _lock:
+            _active.remove(ticker)
     say(f"{name}: done in {time.perf_counter() - start:.2f} s")
 
 

@@ -16,7 +16,7 @@ from . import _engine, _storage
 from ._base import code_init, fit_transaction
 from ._dask import is_dask_array
 from ._init import default_init, initialize
-from ._online import Epochs, OnlineNMF
+from ._online import PARTIAL_FIT_ROUNDS, Epochs, OnlineNMF
 
 
 def _online_supported(estimator):
@@ -51,7 +51,9 @@ class OnlineFitMixin:
         The codes of the batch are solved with the components fixed, its
         statistics are added to those of the earlier batches, which decay by
         ``forget_factor``, and the components are updated from the sum, as
-        in :class:`sklearn.decomposition.MiniBatchNMF`. The first call
+        in :class:`sklearn.decomposition.MiniBatchNMF`; then the codes are
+        solved again with the new components and the batch's statistics
+        replaced by theirs before a second update. The first call
         initialises the components from its batch (``init``, or ``W`` and
         ``H`` with ``init="custom"``); after ``fit``, calls continue from
         the fitted components. Available for the settings that can be
@@ -94,7 +96,8 @@ class OnlineFitMixin:
                         self.components_.dtype), **self._online_options(
                             storage))
                 w0 = self._code_init / root
-            codes, _ = online.batch_step(storage, w0, self.forget_factor)
+            codes, _ = online.batch_step(storage, w0, self.forget_factor,
+                                         rounds=PARTIAL_FIT_ROUNDS)
             self._online = online
             self._code_init = code_init(codes) * root
             self._set_online_fitted(online.H * root)

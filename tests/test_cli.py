@@ -837,3 +837,217 @@ def test_cli_method_nmf_fits_missing_values(run, tmp_path, blocks):
     assert _scores(out)["NMF"][0] > 0.9
     code, _, err = run("X.npy", "--n-clusters", "3")  # the graph method
     assert code == 2 and "--method nmf" in err
+
+
+# -- issue 12: --n-clusters auto ----------------------------------------------
+@pytest.fixture
+def planted():
+    """Three overlapping groups of 30 samples on 24 features: rank 3."""
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 30)
+    parts = rng.random((3, 24)) * (rng.random((3, 24)) < 0.4)
+    parts[np.arange(3), np.arange(3)] += 1.0
+    W = 0.2 * rng.random((90, 3))
+    W[np.arange(90), y] += 1.0
+    X = W @ parts + 0.02 * rng.random((90, 24))
+    return X, y
+
+
+def _survey_rows(out):
+    """{rank: fields} of the survey table printed on stdout."""
+    rows, inside = {}, False
+    for line in out.splitlines():
+        if line.startswith("rank  held-out score"):
+            inside = True
+        elif inside and re.match(r"^ *\d+  ", line):
+            fields = line.split()
+            rows[int(fields[0])] = fields[1:]
+        elif inside:
+            break
+    return rows
+
+
+@pytest.mark.filterwarnings("ignore:rank 6")  # empty clusters at rank 6
+def test_cli_auto_chooses_the_planted_rank(run, tmp_path, planted):
+    X, y = planted
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    code, out, err = run("X.npy", "--labels", "y.npy", "--n-clusters", "auto",
+                         "--ranks", "2:6", "--consensus-runs", "3", "--no-kmeans")
+    assert code == 0, err
+    rows = _survey_rows(out)
+    assert sorted(rows) == [2, 3, 4, 5, 6]
+    assert [rank for rank, fields in rows.items() if "chosen" in fields] == [3]
+    assert "Chosen rank 3: the best mean held-out score" in out
+    assert "over ranks 2 to 6: held-out score on 5 sample splits, consensus of " \
+           "3 restarts per rank" in out
+    assert "At rank 3 the restarts agree" in out
+    assert "6 fits" not in out and "45 fits in " in out  # 5 ranks x (5 + 1 + 3)
+    # the printed numbers are rank_survey's, with the same seed and settings
+    from sknmfcluster.model_selection import rank_survey
+    survey = rank_survey(_cli._survey_model(_cli._build_parser().parse_args(
+        ["cluster", "X.npy"])), X, range(2, 7), cv=5, n_runs=3, random_state=0)
+    for i, rank in enumerate(range(2, 7)):
+        assert float(rows[rank][0]) == pytest.approx(
+            survey.table["cv_score_mean"][i], rel=1e-5)
+        assert float(rows[rank][4]) == pytest.approx(
+            survey.table["pac"][i], abs=1e-4)
+    # then clusters with the chosen rank and the default method
+    assert "NMFClusterer(n_clusters=3, method='symmetric')" in out
+    assert _scores(out)["NMF"][0] == 1.0
+    assert np.load(tmp_path / "labels.npy").shape == (90,)
+    # progress: the survey and one line per rank, not every fit's phases
+    assert "sknmfcluster: rank survey: 5 ranks x 9 fits" in err
+    for rank in range(2, 7):
+        assert f"sknmfcluster: rank {rank}: held-out score" in err
+    assert "fitting 'nmf'" not in err
+    assert "sknmfcluster:" not in out
+
+
+def test_cli_auto_caps_the_default_ranks_to_the_data(run, tmp_path, blocks):
+    np.save(tmp_path / "X.npy", blocks[0])
+    code, out, err = run("X.npy", "--n-clusters", "auto", "--method", "nmf",
+                         "--consensus-runs", "0")
+    assert code == 0, err
+    assert ("over ranks 2, 3; the default 2:20 stops at 3, half the 6 features: "
+            "the held-out score solves each sample's codes from half of its "
+            "features") in out
+    rows = _survey_rows(out)
+    assert sorted(rows) == [2, 3] and rows[3][-1] == "chosen"
+    assert rows[2][2:5] == ["-", "-", "-"]  # no restarts, no consensus
+    assert "restarts agree" not in out
+    assert "Rank 3 is the largest surveyed: a larger rank may score better" in out
+    assert "NMFClusterer(n_clusters=3, method='nmf')" in out
+
+
+def test_cli_auto_saves_the_survey_plot(run, tmp_path, planted):
+    np.save(tmp_path / "X.npy", planted[0])
+    code, out, err = run("X.npy", "--n-clusters", "auto", "--ranks", "2,3,5",
+                         "--consensus-runs", "2", "--survey-plot", "survey.png",
+                         "--output", "labels.csv")
+    assert code == 0, err
+    assert "over ranks 2, 3, 5:" in out
+    assert (tmp_path / "survey.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert "Survey plot written to survey.png" in out
+    assert "Labels written to labels.csv" in out
+    assert "sknmfcluster: writing labels.csv, survey.png: done in" in err
+
+
+def test_cli_auto_with_parallel_fits_gives_the_same_survey(run, tmp_path,
+                                                           planted):
+    np.save(tmp_path / "X.npy", planted[0])
+    argv = ("X.npy", "--n-clusters", "auto", "--ranks", "2:4",
+            "--consensus-runs", "2", "--method", "nmf")
+    code, one, err = run(*argv)
+    assert code == 0, err
+    code, two, err = run(*argv, "--n-jobs", "2")
+    assert code == 0, err
+    one, two = _survey_rows(one), _survey_rows(two)
+    assert sorted(one) == sorted(two) == [2, 3, 4]
+    for rank in one:  # every criterion alike; only the fit times differ
+        assert one[rank][:6] == two[rank][:6]
+
+
+def test_cli_auto_summarises_the_warnings_of_the_fits(run, tmp_path, planted):
+    np.save(tmp_path / "X.npy", planted[0])
+    code, _, err = run("X.npy", "--n-clusters", "auto", "--ranks", "2:4",
+                       "--consensus-runs", "2", "--method", "nmf",
+                       "--max-iter", "2")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if "--max-iter" in line]
+    assert lines[0] == ("warning: some survey fits stopped at --max-iter before "
+                        "converging: rank 2 (8 of 8 fits), rank 3 (8 of 8 fits), "
+                        "rank 4 (8 of 8 fits); raise --max-iter or --tol.")
+    # and one line for the final fit
+    assert lines[1] == ("warning: NMF stopped at --max-iter before converging; "
+                        "raise --max-iter or --tol.")
+    assert len(lines) == 2
+
+
+def test_cli_auto_fits_missing_values_with_method_nmf(run, tmp_path, planted):
+    X, y = planted
+    X = X.copy()
+    X[::9, 4] = np.nan
+    np.save(tmp_path / "X.npy", X)
+    code, out, err = run("X.npy", "--n-clusters", "auto", "--ranks", "2:5",
+                         "--consensus-runs", "2", "--method", "nmf")
+    assert code == 0, err
+    assert "Chosen rank 3:" in out
+
+
+@pytest.mark.parametrize("ranks, message", [
+    ("20:2", "'20:2' is empty: LO (20) is above HI (2)"),
+    ("2-20", "expected LO:HI (both included, e.g. 2:20), LO:HI:STEP or a "
+             "comma-separated list such as 3,5,8; got '2-20'"),
+    ("a:b", "got 'a:b'"),
+    ("2:", "got '2:'"),
+    ("2:10:3:1", "got '2:10:3:1'"),
+    ("2:10:0", "the step of '2:10:0' must be at least 1"),
+    ("0:5", "ranks must be at least 1, got 0 in '0:5'"),
+    ("4", "'4' gives one rank, 4: give at least two to choose from, or "
+          "--n-clusters 4"),
+    ("3,3", "'3,3' gives one rank, 3"),
+    ("3,x", "got '3,x'"),
+])
+def test_cli_rejects_bad_ranks(run, capsys, ranks, message):
+    with pytest.raises(SystemExit) as exc_info:
+        run("digits", "--n-clusters", "auto", "--ranks", ranks)
+    assert exc_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "sknmfcluster cluster: error: argument --ranks: " in err
+    assert message in err, err
+
+
+@pytest.mark.parametrize("text", ["0", "automatic", "2.5"])
+def test_cli_rejects_a_bad_n_clusters(run, capsys, text):
+    with pytest.raises(SystemExit) as exc_info:
+        run("digits", "--n-clusters", text)
+    assert exc_info.value.code == 2
+    assert (f"argument --n-clusters: expected a positive integer or auto, got "
+            f"{text!r}") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--ranks", "2:40"], "error: --ranks goes up to 40, but ranks above 12 "
+                          "cannot be scored on this data (half the 24 features"),
+    (["--beta-loss", "itakura-saito"], "error: --n-clusters auto scores the "
+                                       "ranks with --beta-loss frobenius or "
+                                       "kullback-leibler, not 'itakura-saito'"),
+    (["--survey-plot", "survey.txt"], "error: --survey-plot must end in .png, "
+                                      ".pdf, .svg, .jpg or .jpeg"),
+    (["--survey-plot", "no/such/dir/s.png"], "error: --survey-plot: directory "
+                                             "'no/such/dir' does not exist"),
+    (["--survey-plot", "s.png", "--components-image", "s.png"],
+     "error: --components-image and --survey-plot are the same file"),
+])
+def test_cli_auto_errors_before_any_fit(run, tmp_path, monkeypatch, planted,
+                                        argv, message):
+    np.save(tmp_path / "X.npy", planted[0] + 0.1)
+    _forbid_fit(monkeypatch)
+    code, _, err = run("X.npy", "--n-clusters", "auto", *argv)
+    assert code == 2
+    assert _error(err).startswith(message), err
+    assert "rank survey" not in err
+    assert not (tmp_path / "labels.npy").exists()
+
+
+@pytest.mark.parametrize("option", [["--ranks", "2:5"], ["--survey-plot", "s.png"],
+                                    ["--consensus-runs", "3"], ["--n-jobs", "2"]])
+def test_cli_survey_options_need_auto(run, monkeypatch, option):
+    _forbid_fit(monkeypatch)
+    code, _, err = run("digits", "--n-clusters", "5", *option)
+    assert code == 2
+    assert _error(err) == (f"error: {option[0]} is for choosing the number of "
+                           "clusters: add --n-clusters auto, or leave out "
+                           f"{option[0]}.")
+
+
+def test_cli_auto_needs_enough_data(run, tmp_path, monkeypatch):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).random((8, 3)))
+    _forbid_fit(monkeypatch)
+    code, _, err = run("X.npy", "--n-clusters", "auto", "--method", "nmf")
+    assert code == 2
+    assert _error(err) == (
+        "error: --n-clusters auto needs at least 10 samples and 4 features to "
+        "survey ranks from 2 (the data has 8 samples and 3 features); give "
+        "--n-clusters K.")

@@ -14,7 +14,8 @@ PUBLIC_MODULES = sorted(
     {module for module in (getattr(getattr(sknmfcluster, name), "__module__",
                                    "") for name in sknmfcluster.__all__)
      if module.startswith("sknmfcluster")}
-    | {"sknmfcluster.datasets", "sknmfcluster.metrics"})
+    | {"sknmfcluster.datasets", "sknmfcluster.metrics",
+       "sknmfcluster.model_selection"})
 
 #: A NumPy scalar as NumPy 2 shows it: ``np.float64(1.0)``, ``np.True_``.
 NUMPY_2_SCALAR = re.compile(

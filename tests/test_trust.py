@@ -203,9 +203,10 @@ def test_subnormal_entry_keeps_the_kl_objective_finite():
     assert sub.score(X_sub) == pytest.approx(ref.score(X), rel=1e-6)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the error alone
 def test_too_large_weights_are_a_clear_error():
     X = low_rank(n=40)
-    with pytest.raises(ValueError, match="graph_strength"):
+    with pytest.raises(ValueError, match="graph_strength is too large"):
         NMFClusterer(3, method="graph", graph_strength=1e308, n_neighbors=5,
                      random_state=0).fit(X)
     with pytest.raises(ValueError, match="alpha_W"):
@@ -336,3 +337,43 @@ def test_a_graph_too_dense_to_cut_is_reported():
     X = low_rank(n=40)
     with pytest.warns(UserWarning, match="too dense to separate"):
         NMFClusterer(4, n_neighbors=1000, random_state=0, max_iter=30).fit(X)
+
+
+# -- 11. progress lines -----------------------------------------------------------------
+
+
+def test_only_the_innermost_phase_ticks_and_lines_stay_whole(monkeypatch,
+                                                             capsys):
+    # Nested phases each printed their elapsed time (four lines every 10 s
+    # in a default fit), from threads whose lines ran into each other.
+    import time
+
+    from sknmfcluster import _progress
+    monkeypatch.setattr(_progress, "TICK_SECONDS", 0.05)
+    with _progress.phase("outer", verbose=1):
+        time.sleep(0.3)
+        with _progress.phase("inner", verbose=1):
+            time.sleep(0.5)
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert all(line.startswith("sknmfcluster: ") for line in lines)
+    assert all(line.count("sknmfcluster:") == 1 for line in lines)
+    start = lines.index("sknmfcluster: inner ...")
+    stop = next(i for i, line in enumerate(lines)
+                if line.startswith("sknmfcluster: inner: done"))
+    inside = lines[start + 1:stop]
+    assert inside and all("inner: " in line for line in inside)
+    before, after = lines[:start], lines[stop + 1:]
+    assert any("outer: " in line and "elapsed" in line for line in before)
+    assert any("outer: " in line and "elapsed" in line for line in after)
+
+
+def test_every_phase_of_the_default_fit_is_reported(capsys):
+    X = low_rank(n=60, m=8)
+    NMFClusterer(3, random_state=0, verbose=1).fit(X)
+    err = capsys.readouterr().err
+    for name in ("building the neighbour graph", "spectral start",
+                 "the codes of the training samples",
+                 "fitting the components"):
+        assert f"sknmfcluster: {name} ..." in err
+        assert f"sknmfcluster: {name}: done in " in err
