@@ -10,7 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 
-from sknmfcluster import _kernels, _problems  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from sknmfcluster import _kernels, _neighbors, _problems, _storage  # noqa: E402
 from sknmfcluster._engine import row_settings  # noqa: E402
 from sknmfcluster._losses import Loss  # noqa: E402
 from sknmfcluster._storage import Factors  # noqa: E402
@@ -55,3 +57,18 @@ def divergence(Xp, W, H, beta):
 def fit_factors(Xp, W, H, beta, max_iter, tol, **kwargs):
     return _problems.fit_plain(Xp, W, H, Loss(beta), max_iter=max_iter,
                                tol=tol, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Digits scaled to [0, 1], and their classes."""
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def affinity(X, n_neighbors=10):
+    """The normalised affinity A of X's training graph, and the graph S."""
+    Xp = _storage.prepare(X)
+    S, _ = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, n_neighbors),
+                                     Xp, np.float64)
+    return _neighbors.degree_normalize(S)[0], S

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
-from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.utils.estimator_checks import check_estimator
 
@@ -14,21 +13,7 @@ from sknmfcluster._engine import row_settings
 from sknmfcluster._storage import Factors
 from sknmfcluster.metrics import clustering_accuracy, clustering_accuracy_scorer
 
-from .conftest import low_rank
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
-
-def _affinity(X, n_neighbors=10):
-    """The normalised affinity A of X's graph, and the graph S."""
-    Xp = _storage.prepare(X)
-    S, _ = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, n_neighbors), Xp,
-                                 np.float64)
-    return _neighbors.degree_normalize(S)[0], S
+from .conftest import affinity, low_rank
 
 
 def _random_symmetric(n=40, density=0.2, seed=0):
@@ -114,7 +99,7 @@ def test_fit_never_densifies_an_n_by_n_matrix(digits, monkeypatch):
 # -- the solvers ---------------------------------------------------------------
 @pytest.mark.parametrize("init", ["spectral", "nndsvda", "random"])
 def test_symnmf_objective_never_increases(digits, init):
-    A, S = _affinity(digits[0][:500])
+    A, S = affinity(digits[0][:500])
     W0 = _spectral.init_symnmf(A, S, 8, init, np.random.RandomState(0))
     start = _objective(A, W0)
     result = _engine.fit([("spectral", lambda: _problems.SymNMF(A, W0))],

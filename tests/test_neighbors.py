@@ -6,28 +6,13 @@ import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestNeighbors
 
 from sknmfcluster import (NMFClusterer, _neighbor_kernels, _neighbors,
                           _spectral, _storage)
 from sknmfcluster.metrics import clustering_accuracy
 
-from .conftest import low_rank
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X / 16.0, y
-
-
-def _affinity(X, n_neighbors=10):
-    """The normalised affinity A of X's graph, and the graph S."""
-    Xp = _storage.prepare(X)
-    S, _ = _neighbors.training_graph(_neighbors.fit_neighbors(Xp, n_neighbors), Xp,
-                                 np.float64)
-    return _neighbors.degree_normalize(S)[0], S
+from .conftest import affinity, low_rank
 
 
 def planted(n=3000, m=24, n_blobs=6, seed=0, dtype=np.float64):
@@ -77,7 +62,7 @@ def test_fast_candidate_distance_matches_numpy():
 # -- the graph ---------------------------------------------------------------
 def test_graph_is_sparse_symmetric_and_normalised(digits):
     X, _ = digits
-    A, _ = _affinity(X)
+    A, _ = affinity(X)
     assert sp.issparse(A) and A.format == "csr"
     assert A.nnz <= 2 * 10 * X.shape[0]
     assert abs(A - A.T).max() < 1e-12
@@ -238,7 +223,7 @@ def test_leading_eigenvectors_resolve_disconnected_components(rank):
     # the eigenvalue 1 three times, which plain Lanczos does not resolve
     rng = np.random.RandomState(0)
     X = np.vstack([rng.rand(30, 4) + 10 * c for c in range(3)])
-    A, S = _affinity(X)
+    A, S = affinity(X)
     U = _spectral._leading_eigenvectors(A, S, rank, np.random.RandomState(0))
     assert U.shape == (90, rank)
     np.testing.assert_allclose(U.T @ U, np.eye(rank), atol=1e-8)
@@ -263,7 +248,7 @@ def test_loose_eigen_tolerance_keeps_components_exact_and_labels(monkeypatch):
     rng = np.random.RandomState(0)
     X = np.vstack([rng.rand(60, 4) + 10 * c for c in range(2)]
                   + [rng.rand(60, 4) * [1, 1, 4, 4] + 20])
-    A, S = _affinity(X)
+    A, S = affinity(X)
     tight = _spectral._leading_eigenvectors(A, S, 4, np.random.RandomState(0))
     monkeypatch.setattr(_spectral, "EIGEN_TOL_FROM", 0)
     loose = _spectral._leading_eigenvectors(A, S, 4, np.random.RandomState(0))
