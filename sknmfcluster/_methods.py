@@ -36,7 +36,19 @@ class PlainMethod:
         return _BaseNMF._solve_codes(model, storage)
 
 
-class GraphMethod:
+class _GraphBased:
+    """What the graph methods share: codes of new samples from their graph."""
+
+    @classmethod
+    def codes(cls, model, storage):
+        """The codes of new samples, solved from their edges to the training
+        samples (the query graph of the fitted neighbour index)."""
+        G = _neighbors.query_graph(model._nn, storage,
+                                   model.graph_factor_.dtype)
+        return cls._codes(model.__dict__, storage, G, model)
+
+
+class GraphMethod(_GraphBased):
     """``method="graph"``: graph-regularised NMF (GNMF) of X on the graph."""
 
     @staticmethod
@@ -70,14 +82,8 @@ class GraphMethod:
         codes[storage.zero_rows()] = 0
         return codes
 
-    @staticmethod
-    def codes(model, storage):
-        G = _neighbors.query_graph(model._nn, storage,
-                                   model.graph_factor_.dtype)
-        return GraphMethod._codes(model.__dict__, storage, G, model)
 
-
-class SymmetricMethod:
+class SymmetricMethod(_GraphBased):
     """``method="symmetric"``: symmetric NMF of the normalised affinity."""
 
     @staticmethod
@@ -123,12 +129,6 @@ class SymmetricMethod:
             max_iter=model.max_iter, tol=model.tol)
         codes[storage.zero_rows()] = 0  # no signal: no cluster, as above
         return codes
-
-    @staticmethod
-    def codes(model, storage):
-        G = _neighbors.query_graph(model._nn, storage,
-                                   model.graph_factor_.dtype)
-        return SymmetricMethod._codes(model.__dict__, storage, G, model)
 
 
 #: The one place where ``method`` is turned into behaviour.
