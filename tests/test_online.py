@@ -69,6 +69,33 @@ def test_a_failed_partial_fit_leaves_the_model_as_it_was(digits):
     assert model.n_steps_ == state[2]
 
 
+def test_an_interrupted_partial_fit_leaves_the_model_as_it_was(digits,
+                                                               monkeypatch):
+    # Ctrl-C in the second round of a batch, after the first round has
+    # updated the components of the online problem in place
+    from sknmfcluster import _online
+    model = SparseNMF(8, random_state=0).partial_fit(digits[:300])
+    state = (model.components_.copy(), model._online.H.copy(),
+             model._code_init.copy(), model.n_steps_)
+    rounds = []
+    first_round = _online.OnlineNMF._round
+
+    def interrupt_second_round(self, *args):
+        rounds.append(1)
+        if len(rounds) == 2:
+            raise KeyboardInterrupt
+        return first_round(self, *args)
+
+    monkeypatch.setattr(_online.OnlineNMF, "_round", interrupt_second_round)
+    with pytest.raises(KeyboardInterrupt):
+        model.partial_fit(digits[300:600])
+    assert len(rounds) == 2
+    np.testing.assert_array_equal(model.components_, state[0])
+    np.testing.assert_array_equal(model._online.H, state[1])
+    np.testing.assert_array_equal(model._code_init, state[2])
+    assert model.n_steps_ == state[3]
+
+
 def test_a_memory_mapped_file_streams_like_an_array(digits, tmp_path):
     path = tmp_path / "X.npy"
     np.save(path, digits)
