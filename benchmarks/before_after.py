@@ -40,7 +40,10 @@ cases = {{
                        dict(n_clusters=20, beta_loss="kullback-leibler")),
 }}
 out = {{}}
+only = {only!r}
 for name, (X, params) in cases.items():
+    if only and not any(word in name for word in only.split(",")):
+        continue
     slopes = []
     for _ in range(3):
         times = []
@@ -63,8 +66,11 @@ def main():
     parser.add_argument("after")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--only", default="",
+                        help="comma-separated parts of case names to run "
+                             "(e.g. 'dense f32,kl'); default: every case")
     args = parser.parse_args()
-    code = WORKER.format(here=str(HERE), threads=args.threads)
+    code = WORKER.format(here=str(HERE), threads=args.threads, only=args.only)
     print("load average at start", os.getloadavg(), flush=True)
     results = {"before": [], "after": []}
     for round_ in range(args.rounds):
