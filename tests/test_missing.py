@@ -86,6 +86,49 @@ def test_masked_rows_match_numpy(storage):
     np.testing.assert_allclose(W, expected, rtol=1e-10)
 
 
+def _observed_step(X, mask, W0, H, solver):
+    """One multiplicative step or coordinate-descent sweep per row, written
+    out over the row's observed entries with its own Gram matrix."""
+    W = W0.copy()
+    for i in range(X.shape[0]):
+        observed = ~mask[i]
+        Ho = H[:, observed]
+        G, b = Ho @ Ho.T, X[i, observed] @ Ho.T
+        if solver == "mu":
+            W[i] = W0[i] * b / (G @ W0[i])
+            continue
+        for j in range(H.shape[0]):
+            W[i, j] = max(W[i, j] - (G[j] @ W[i] - b[j]) / G[j, j], 0.0)
+    return W
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("solver", ["mu", "cd"])
+@pytest.mark.parametrize("k, hidden, path", [
+    (3, 0.3, "gram"), (8, 0.3, "corrected"), (3, 0.85, "observed")])
+def test_every_masked_path_takes_the_exact_step(storage, solver, k, hidden,
+                                                path):
+    """The three ways of solving a masked row (its own Gram matrix, HH^T
+    corrected in every sweep, its observed columns) take the same step."""
+    from sknmfcluster._kernels import _dispatch
+    X, Xn, mask = _planted(n=40, m=12, hidden=hidden, seed=6)
+    keep = (~mask).any(axis=1)  # rows with no observed entry stay at zero
+    X, Xn, mask = X[keep], Xn[keep], mask[keep]
+    Xp = _storage.prepare(_as_csr_with_nan(Xn) if storage == "csr" else Xn)
+    rng = np.random.RandomState(7)
+    W0, H = rng.rand(len(X), k) + 0.1, rng.rand(k, 12) + 0.1
+    names = {_dispatch.OBSERVED_PATH: "observed", _dispatch.GRAM_PATH: "gram",
+             _dispatch.CORRECTED_PATH: "corrected"}
+    paths = {names[_dispatch.masked_path(k, n_missing, 12, 1)]
+             for n_missing in mask.sum(axis=1) if n_missing}
+    assert path in paths
+    for accumulate in (False, True):  # one row at a time; dense: in groups
+        W = W0.copy()
+        w_step(Xp, W, H, 2, 0.0, 0.0, 1, 0.0, accumulate, cd=solver == "cd")
+        np.testing.assert_allclose(W, _observed_step(X, mask, W0, H, solver),
+                                   rtol=1e-9)
+
+
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("hidden", [0.2, 0.9])  # the corrected Gram, the observed
 def test_masked_coordinate_descent_solves_the_observed_least_squares(storage,

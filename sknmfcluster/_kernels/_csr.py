@@ -13,14 +13,14 @@ random columns (``GATHERED`` mode and :func:`gather_gram_csr`,
 import numpy as np
 from numba import prange
 
-from . import _masked as M
 from . import _rows as R
 from ._common import (EPSILON, N_CHUNKS, chunk_bounds,
                       csr_row_times, ordered_sum, sum_chunks, xlogx_over)
 from ._dense import divergence_row
 from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
                         apply_rule, check_pass_shapes, is_gram_rule,
-                        new_scratch, row_missing, stat_parts)
+                        missing_share, new_scratch, row_missing,
+                        stat_parts)
 from ._jit import interruptible, kernel
 from ._rows import ROW_GROUP
 
@@ -64,7 +64,8 @@ def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
         part = R.kl_accumulate(val, col, W[i], Ht, Nt, v[0],
                                mode & OBJECTIVE != 0)
     if accumulate and mc.shape[0] and not beta_rule:
-        part += M.accumulate_missing(W[i], Ht, mc, not gram, Ct, row[1])
+        part += missing_share(rule, n_steps, W[i], Ht, mc, not gram,
+                              Ct, sc)
     if spread:
         _spread(data, indices, a, b, row[4], 0.0)
     return part
@@ -104,7 +105,7 @@ def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     m = Ht.shape[0]
     k = W.shape[1]
     masked = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if masked or rule == R.MU_BETA else 0)
+    sc = new_scratch(k, m if masked or rule == R.MU_BETA else 0, masked)
     xh, vec, wg = sc[0], sc[1], sc[4]
     accumulate = mode & ACCUMULATE != 0
     scatter = accumulate and mode & GATHERED == 0

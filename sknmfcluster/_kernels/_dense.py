@@ -10,13 +10,12 @@ is therefore read once per pass.
 import numpy as np
 from numba import prange
 
-from . import _masked as M
 from . import _rows as R
 from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
 from ._jit import REDUCTION_MATH, interruptible, kernel
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
-                        check_pass_shapes, is_gram_rule, new_scratch,
-                        row_missing, stat_parts)
+                        check_pass_shapes, is_gram_rule, missing_share,
+                        new_scratch, row_missing, stat_parts)
 from ._rows import ROW_GROUP
 
 
@@ -152,7 +151,34 @@ def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
         part = R.kl_accumulate(row[0, :nnz], col[:nnz], W[i], Ht, Nt, v[0],
                                objective)
     if mc.shape[0]:
-        part += M.accumulate_missing(W[i], Ht, mc, not gram, Ct, row[1])
+        part += missing_share(rule, n_steps, W[i], Ht, mc, not gram,
+                              Ct, sc)
+    return part
+
+
+@kernel()
+def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
+                  miss_idx, rule, n_steps, s, sc, Ct):
+    """Solve a group of rows of a Frobenius fit pass when one has missing entries.
+
+    ``sc[0]`` holds the group's ``x @ H.T`` (the register-tiled product is
+    right for masked rows too: their missing entries are stored as zeros,
+    and so are the statistics ``W.T X`` the caller adds for the group).
+    Each row is solved alone, with its missing columns' corrections; returns
+    their share of the objective and adds their share ``Ct``.
+    """
+    xh, row = sc[0], sc[2]
+    part = 0.0
+    for r in range(ROW_GROUP):
+        i = r0 + r
+        if r:  # apply_rule reads the row's x @ H.T from xh[0]
+            xh[0, :] = xh[r]
+        mc = row_missing(miss_ptr, miss_idx, i)
+        apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum, aux,
+                   aux_l2, row[0, :0], sc[3][:0], X[i], mc, sc)
+        if mc.shape[0]:
+            part += missing_share(rule, n_steps, W[i], Ht, mc, False, Ct,
+                                  sc)
     return part
 
 
@@ -164,15 +190,16 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
 
     A fit pass (``ACCUMULATE``) of the Frobenius rules takes the rows four at
     a time (register tiles for ``x @ H.T`` and the statistics, interleaved
-    coordinate-descent sweeps) unless one of them has missing entries; every
-    other row goes through the one-row code, so that without accumulation
+    coordinate-descent sweeps, or one row at a time when one of them has
+    missing entries: :func:`_masked_group`); every other row goes through
+    the one-row code, so that without accumulation
     (``transform``) a row's result never depends on its position in the
     batch.
     """
     m = X.shape[1]
     k = W.shape[1]
     masked = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if masked or not is_gram_rule(rule) else 0)
+    sc = new_scratch(k, m if masked or not is_gram_rule(rule) else 0, masked)
     xh, vec, wg = sc[0], sc[1], sc[4]
     grouped = mode & ACCUMULATE != 0 and aux_l2.shape[0] == 0 and (
         rule == R.MU_FRO or rule == R.CD_FRO)
@@ -182,14 +209,12 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     zero = np.zeros(1, dtype=X.dtype)[0]
     part = 0.0
     for r0 in range(start, stop_groups, ROW_GROUP):
-        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
-            for i in range(r0, r0 + ROW_GROUP):
-                part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
-                                   done, miss_ptr, miss_idx, rule, mode,
-                                   n_steps, s, sc, A, B, Nt, Dt, v, Ct)
-            continue
         _xh_group(X, r0, H, xh, zero)
-        if rule == R.CD_FRO:
+        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
+            part += _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2,
+                                  miss_ptr, miss_idx, rule, n_steps, s, sc,
+                                  Ct)
+        elif rule == R.CD_FRO:
             R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
                       vec[0])
         else:

@@ -64,7 +64,7 @@ def check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
 
 
 @kernel()
-def new_scratch(k, m):
+def new_scratch(k, m, masked):
     """Work space of one chunk of rows, allocated once per chunk.
 
     ``xh`` (ROW_GROUP, k): ``x @ H.T`` of the rows at hand; ``vec`` (3,
@@ -72,16 +72,21 @@ def new_scratch(k, m):
     row's non-zeros, its ``w @ H``, the beta rule's ratios and a sparse row
     spread out densely (float64, zero); ``col`` (m,): non-zero positions;
     ``wg`` (ROW_GROUP, k): rows swept by coordinate descent; ``pg`` and
-    ``order``: projected-gradient work space. ``m`` is 0 when the rule needs
-    no row-sized space. Rows with missing entries use ``row[1]`` and
-    ``row[2]`` for their corrections, ``col`` for their observed columns and
-    ``vec[2]`` for the row's own diagonal or row sums of ``H`` (which also
-    mark the components the row does not see, ``_masked.UNSEEN``).
+    ``order``: projected-gradient work space; ``hm`` (k, m if ``masked``
+    else 0): the columns of ``H`` at a row's missing (or observed) entries,
+    contiguous, and ``gram`` (k, k if ``masked``): a row's own Gram matrix.
+    ``m`` is 0 when the rule needs no row-sized space. Rows
+    with missing entries use ``row[1]`` and ``row[2]`` for their
+    corrections, ``col`` for their observed columns and ``vec[2]`` for the
+    row's own diagonal or row sums of ``H`` (which also mark the components
+    the row does not see, ``_masked.UNSEEN``).
     """
     return (np.empty((ROW_GROUP, k)), np.empty((3, max(k, ROW_GROUP))),
             np.zeros((5, m)), np.empty(m, dtype=np.int64),
             np.empty((ROW_GROUP, k)), np.empty((R.PG_SCRATCH, k)),
-            np.empty(k, dtype=np.int64))
+            np.empty(k, dtype=np.int64),
+            np.empty((k, m if masked else 0)),
+            np.empty((k if masked else 0, k)))
 
 
 @kernel()
@@ -93,55 +98,124 @@ def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
     ``x_dense`` (for the beta rule, and for coordinate descent on a mostly
     missing row); for the Frobenius rules ``sc[0][0]`` must hold its ``x @
     H.T``. ``mc`` holds the row's missing columns (sorted; empty for a fully
-    observed row, which goes through the unmasked code). ``aux`` is per
+    observed row, which goes through the unmasked code). The scratch ``hm``
+    of ``sc`` holds ``H[:, mc]`` on return where :func:`gathers_missing`
+    says so. ``aux`` is per
     rule: the graph pull ``strength * (S W)[i]`` of the Frobenius rules
     (with ``aux_l2`` the matching extra l2 weight), the candidate rows of
     the projected-gradient rules; zero rows when unused.
     """
-    xh, vec, row, oc, wg, pg, order = sc
+    xh, vec, row, oc, wg, pg, order, hm, gram = sc
     l1, l2, tol = s[L1], s[L2], s[TOL]
     k = w.shape[0]
-    masked = mc.shape[0] > 0
+    nm = mc.shape[0]
     if rule == R.MU_FRO or rule == R.CD_FRO:
         if aux_l2.shape[0]:  # graph-regularised rows
             for j in range(k):
                 xh[0, j] += aux[i, j]
             l2 = l2 + aux_l2[i]
-        if rule == R.MU_FRO and not masked:
+        if rule == R.MU_FRO and not nm:
             return R.mu_fro_row(xh[0], w, HHt, l1, l2, n_steps, tol, vec[0])
-        if rule == R.MU_FRO:
-            return M.mu_fro_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps,
-                                       tol, vec[0], row[1], vec[2])
-        if not masked:
+        if not nm:
             return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg,
                              vec[0])
-        n_observed = Ht.shape[0] - mc.shape[0]
-        if 2 * n_observed < k + 2 * mc.shape[0]:  # fewer observed: use them
+        path = masked_path(k, nm, Ht.shape[0], n_steps)
+        curv, whm = vec[2], row[1]
+        if path == OBSERVED_PATH:
             count = M.observed_columns(Ht.shape[0], mc, oc)
-            return M.cd_row_observed(x_dense, w, HHt, Ht, oc[:count], l1, l2,
-                                     n_steps, tol, row[2], vec[2])
-        return M.cd_row_masked(xh[0], w, HHt, Ht, mc, l1, l2, n_steps, tol,
-                               row[1], vec[2])
+            M.gather_columns(H, oc[:count], hm)
+            if rule == R.MU_FRO:
+                return M.mu_fro_row_observed(xh[0], w, HHt, hm, count, l1, l2,
+                                             n_steps, tol, vec[0], row[2],
+                                             curv)
+            return M.cd_row_observed(x_dense, w, HHt, hm, oc[:count], l1, l2,
+                                     n_steps, tol, row[2], curv)
+        G, n_corrected = HHt, nm
+        if path == GRAM_PATH:
+            M.gram_observed(w, H, HHt, mc, hm, gram, curv)
+            G, n_corrected = gram, 0
+        else:
+            M.prepare_missing(w, Ht, HHt, mc, hm, curv, whm)
+        if rule == R.MU_FRO:
+            return M.mu_fro_row_masked(xh[0], w, G, hm, n_corrected, curv, l1,
+                                       l2, n_steps, tol, vec[0], whm)
+        return M.cd_row_masked(xh[0], w, G, hm, n_corrected, curv, l1, l2,
+                               n_steps, tol, whm)
+    if nm:  # H at the missing columns, for the KL and beta rules' sums
+        M.gather_columns(H, mc, hm)
     if rule == R.MU_KL:
         hsum = Hsum
-        if masked:
-            M.observed_hsum(Hsum, Ht, mc, vec[2])
+        if nm:
+            M.observed_hsum(Hsum, hm, nm, vec[2])
             hsum = vec[2][:k]
             M.zero_unseen(w, hsum)
         return R.mu_kl_row(val, col, w, Ht, hsum, l1, l2, n_steps, tol,
                            vec[0], vec[1])
     if rule == R.MU_BETA:
-        if masked:  # its sums run over the observed entries: only the
+        if nm:  # its sums run over the observed entries: only the
             # components the row does not see need a decision (0, as above)
-            M.observed_hsum(Hsum, Ht, mc, vec[2])
+            M.observed_hsum(Hsum, hm, nm, vec[2])
             M.zero_unseen(w, vec[2][:k])
         return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], l1, l2,
                              n_steps, tol, row[1], row[2], row[3], vec[0], mc)
-    if masked:
+    if nm:
         raise ValueError("the projected-gradient rules take no missing values")
     kl = rule == R.PG_KL
     return R.pg_row(kl, xh[0], HHt, val, col, Ht, Hsum, w, aux[i],
                     s[RATIO], l1, l2, s[STEP], n_steps, tol, pg, order)
+
+
+#: How the Frobenius rules treat a row with missing entries (see
+#: :func:`masked_path`): from its observed columns, from its own Gram
+#: matrix, or by correcting ``H H.T`` at its missing columns in every sweep.
+OBSERVED_PATH, GRAM_PATH, CORRECTED_PATH = range(3)
+
+
+@kernel()
+def masked_path(k, nm, m, n_steps):
+    """The cheapest way to solve a row with ``nm`` of its ``m`` entries missing.
+
+    Costs in multiply-adds over gathered columns of ``H``, divided by the
+    rank ``k``: from the ``no = m - nm`` observed columns, gathering them,
+    the curvature, ``w @ H_o`` and ``2 no`` per step (``no (3 + 2
+    n_steps)``); the row's Gram matrix, ``k nm / 2`` once and ``k`` per
+    step after the gather; the corrections, ``2 nm + k`` per step after
+    the gather.
+    """
+    no = m - nm
+    observed = no * (3 + 2 * n_steps)
+    gram = nm * (1 + k // 2) + n_steps * k
+    corrected = nm * (1 + 2 * n_steps) + n_steps * k
+    if observed < min(gram, corrected):
+        return OBSERVED_PATH
+    return GRAM_PATH if gram < corrected else CORRECTED_PATH
+
+
+@kernel()
+def gathers_missing(rule, k, nm, m, n_steps):
+    """Whether :func:`apply_rule` leaves ``H[:, mc]`` in the scratch ``hm``.
+
+    Every rule does for a row with missing entries, except the Frobenius
+    rules when they work from the observed columns (:func:`masked_path`).
+    """
+    if nm == 0:
+        return False
+    if rule == R.MU_FRO or rule == R.CD_FRO:
+        return masked_path(k, nm, m, n_steps) != OBSERVED_PATH
+    return True
+
+
+@kernel()
+def missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
+    """Add the missing entries' share of row ``w`` after :func:`apply_rule`.
+
+    :func:`._masked.accumulate_missing`, from the columns ``apply_rule``
+    left in the scratch where it gathered them; returns the row's share of
+    the objective.
+    """
+    gathered = gathers_missing(rule, w.shape[0], mc.shape[0], Ht.shape[0],
+                               n_steps)
+    return M.accumulate_missing(w, Ht, mc, kl, Ct, sc[7], gathered, sc[2][1])
 
 
 @kernel()

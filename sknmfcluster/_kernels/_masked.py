@@ -20,7 +20,7 @@ that row, whichever rule and path is taken.
 import numpy as np
 
 from ._common import EPSILON, dot
-from ._jit import kernel
+from ._jit import REDUCTION_MATH, kernel
 from ._rows import _settle
 
 #: A component whose weight on a row's observed entries (its squared norm
@@ -37,49 +37,60 @@ UNSEEN = 1e-9
 
 
 @kernel()
-def missing_wh(w, Ht, mc, out):
-    """``out[p] = (w @ H)[mc[p]]`` at the row's missing columns."""
-    k = w.shape[0]
-    for p in range(mc.shape[0]):
-        h = Ht[mc[p]]
-        s = 0.0
-        for j in range(k):
-            s += np.float64(w[j]) * h[j]
-        out[p] = s
+def gather_columns(H, cols, out):
+    """``out[j, p] = H[j, cols[p]]``: the columns ``cols`` of H, contiguous.
+
+    ``out`` (k, >= len(cols)) is float64 scratch; the corrections below read
+    each component's values at the columns as one contiguous vector (a
+    strided read of ``Ht`` per column cannot be vectorised).
+    """
+    for j in range(H.shape[0]):
+        h = H[j]
+        o = out[j]
+        for p in range(cols.shape[0]):
+            o[p] = h[cols[p]]
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _dot_n(a, b, n):
+    """``a[:n] @ b[:n]``."""
+    s = 0.0
+    for p in range(n):
+        s += a[p] * b[p]
+    return s
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _axpy_n(alpha, x, y, n):
+    """``y[:n] += alpha * x[:n]``."""
+    for p in range(n):
+        y[p] += alpha * x[p]
 
 
 @kernel()
-def observed_hsum(Hsum, Ht, mc, out):
+def missing_wh(w, hm, nm, out):
+    """``out[p] = (w @ H)[mc[p]]`` at the row's ``nm`` missing columns.
+
+    ``hm`` holds ``H[:, mc]`` (see :func:`gather_columns`).
+    """
+    for p in range(nm):
+        out[p] = 0.0
+    for j in range(w.shape[0]):
+        _axpy_n(np.float64(w[j]), hm[j], out, nm)
+
+
+@kernel()
+def observed_hsum(Hsum, hm, nm, out):
     """``out = H_o 1``: the row sums of H over the row's observed columns.
 
-    0 for a component the row does not see (:data:`UNSEEN`).
+    ``hm`` holds ``H[:, mc]``; 0 for a component the row does not see
+    (:data:`UNSEEN`).
     """
     for j in range(Hsum.shape[0]):
-        out[j] = Hsum[j]
-    for p in range(mc.shape[0]):
-        h = Ht[mc[p]]
-        for j in range(Hsum.shape[0]):
-            out[j] -= h[j]
-    for j in range(Hsum.shape[0]):
-        if out[j] <= UNSEEN * Hsum[j]:
-            out[j] = 0.0
-
-
-@kernel()
-def observed_curvature(HHt, Ht, mc, out):
-    """``out[j] = ||h_j||^2`` over the row's observed columns, ``HHt`` less
-    the missing columns' squares; 0 for a component the row does not see
-    (:data:`UNSEEN`)."""
-    k = HHt.shape[0]
-    for j in range(k):
-        out[j] = HHt[j, j]
-    for p in range(mc.shape[0]):
-        h = Ht[mc[p]]
-        for j in range(k):
-            out[j] -= h[j] * h[j]
-    for j in range(k):
-        if out[j] <= UNSEEN * HHt[j, j]:
-            out[j] = 0.0
+        s = Hsum[j]
+        for p in range(nm):
+            s -= hm[j, p]
+        out[j] = 0.0 if s <= UNSEEN * Hsum[j] else s
 
 
 @kernel()
@@ -90,30 +101,98 @@ def zero_unseen(w, observed):
             w[j] = 0.0
 
 
+@kernel(fastmath=REDUCTION_MATH)
+def prepare_missing(w, Ht, HHt, mc, hm, curv, whm):
+    """What the corrected Frobenius rules need of a row's missing columns ``mc``.
+
+    Gathers ``hm = H[:, mc]`` (as :func:`gather_columns`, reading a row of
+    ``Ht`` per column), the diagonal of the row's Gram matrix ``curv[j] =
+    ||h_j||^2`` over its observed columns (``HHt[j, j]`` less the missing
+    columns' squares) and ``whm = w @ H_m``; the components the row does not
+    see (:data:`UNSEEN`) get ``curv`` 0 and the code 0.
+    """
+    k = w.shape[0]
+    for j in range(k):
+        curv[j] = 0.0
+    for p in range(mc.shape[0]):
+        h = Ht[mc[p]]
+        s = 0.0
+        for j in range(k):
+            value = np.float64(h[j])
+            hm[j, p] = value
+            curv[j] += value * value
+            s += w[j] * value
+        whm[p] = s
+    for j in range(k):
+        curv[j] = HHt[j, j] - curv[j]
+    _observed_diagonal(HHt, curv, w, whm, hm, mc.shape[0])
+
+
 @kernel()
-def mu_fro_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, new, whm,
-                      curv):
+def _observed_diagonal(HHt, curv, w, whm, hm, nm):
+    """Apply the :data:`UNSEEN` rule to the row's observed diagonal ``curv``.
+
+    An unseen component's ``curv`` and code are set to 0 (``whm = w @ H_m``
+    at the ``nm`` gathered columns ``hm`` following).
+    """
+    for j in range(w.shape[0]):
+        if curv[j] <= UNSEEN * HHt[j, j]:
+            curv[j] = 0.0
+        if curv[j] == 0.0 and w[j] != 0.0:
+            _axpy_n(-np.float64(w[j]), hm[j], whm, nm)
+            w[j] = 0.0
+
+
+@kernel()
+def gram_observed(w, H, HHt, mc, hm, G, curv):
+    """The row's own Gram matrix ``G = H_o H_o.T = HHt - H_m H_m.T`` (k, k).
+
+    Gathers ``hm = H[:, mc]`` (:func:`gather_columns`), then one dot product
+    along the ``nm`` gathered columns per pair of components: ``k^2 nm / 2``
+    multiply-adds, cheaper for a small rank than correcting each sweep
+    (:func:`use_gram`). ``curv`` receives the diagonal of ``G`` (0 for an
+    unseen component, whose code is set to 0).
+    """
+    k = w.shape[0]
+    nm = mc.shape[0]
+    gather_columns(H, mc, hm)
+    for j in range(k):
+        for q in range(j, k):
+            G[j, q] = G[q, j] = HHt[j, q] - _dot_n(hm[j], hm[q], nm)
+        curv[j] = G[j, j]
+    _observed_diagonal(HHt, curv, w, curv, hm, 0)  # no w @ H_m to follow
+
+
+@kernel()
+def use_gram(k, nm, n_steps):
+    """Whether forming the row's Gram matrix (``k^2 nm / 2``) costs less than
+    correcting each sweep (``2 k nm`` per sweep, and ``w @ H_m`` first)."""
+    return k * nm // 2 + n_steps * k < (1 + 2 * n_steps) * nm
+
+
+@kernel()
+def mu_fro_row_masked(xh, w, G, hm, nm, curv, l1, l2, n_steps, tol, new,
+                      whm):
     """Lee-Seung steps on one row, Frobenius loss over its observed entries.
 
     ``w <- w * xh / (H_o H_o.T w + l1 + l2 w)``, with ``xh = x_o @ H_o.T``
-    (the missing entries are zero in the stored row) and the Gram product
-    corrected at the missing columns ``mc``. Every term of ``(H_o H_o.T
-    w)_j`` is non-negative, so it is at least ``w_j ||h_j||_o^2``: the
-    corrected difference is floored there, against its rounding. ``new``
-    (k,), ``whm`` (len(mc),) and ``curv`` (k,) are scratch.
+    (the missing entries are zero in the stored row). ``H_o H_o.T w`` is
+    ``G w - H_m (w @ H_m)`` with ``hm = H[:, mc]`` at the ``nm`` missing
+    columns (``G = HHt``), or ``G w`` with the row's own Gram matrix (``nm``
+    0); ``curv`` and ``whm`` as from :func:`prepare_missing`. Every term
+    of ``(H_o H_o.T w)_j`` is non-negative, so it is at least ``w_j
+    ||h_j||_o^2``: the corrected difference is floored there, against its
+    rounding. ``new`` (k,) is scratch.
     """
     k = w.shape[0]
-    observed_curvature(HHt, Ht, mc, curv)
-    zero_unseen(w, curv)
-    for _ in range(n_steps):
-        missing_wh(w, Ht, mc, whm)
+    for step in range(n_steps):
+        if step:
+            missing_wh(w, hm, nm, whm)
         for j in range(k):
             if curv[j] == 0.0:  # not seen: stays 0
                 new[j] = 0.0
                 continue
-            den = l1 + l2 * w[j] + dot(HHt[j], w)
-            for p in range(mc.shape[0]):
-                den -= Ht[mc[p], j] * whm[p]
+            den = l1 + l2 * w[j] + dot(G[j], w) - _dot_n(hm[j], whm, nm)
             den = max(den, l1 + (l2 + curv[j]) * w[j])
             new[j] = w[j] * xh[j] / max(den, EPSILON)
         change, largest = _settle(w, new, k)
@@ -122,36 +201,40 @@ def mu_fro_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, new, whm,
     return False
 
 
+#: Coordinate descent on a row with missing entries keeps ``w @ H_m`` up to
+#: date as each coordinate moves; it is recomputed from scratch every this
+#: many sweeps, against the drift of the running updates.
+REFRESH_SWEEPS = 8
+
+
 @kernel()
-def cd_row_masked(xh, w, HHt, Ht, mc, l1, l2, n_steps, tol, whm, hess):
+def cd_row_masked(xh, w, G, hm, nm, curv, l1, l2, n_steps, tol, whm):
     """Coordinate descent on one row, Frobenius loss over its observed entries.
 
-    The row's Gram matrix ``H_o H_o.T`` is never formed: its diagonal is
-    ``HHt[j, j] - sum_m H[j, m]^2`` (once per row, :func:`observed_curvature`)
-    and its product with ``w`` is ``HHt w - H_m whm`` with ``whm = w @ H_m``
-    kept up to date as each coordinate moves (recomputed at each sweep
-    against drift). ``whm`` (len(mc),) and ``hess`` (k,) are scratch.
+    The product of the row's Gram matrix with ``w`` is ``G w - H_m whm``,
+    ``G = HHt``, with ``whm = w @ H_m`` kept up to date as each coordinate
+    moves (recomputed every :data:`REFRESH_SWEEPS` sweeps), ``hm = H[:,
+    mc]`` at the ``nm`` missing columns; or ``G w`` with the row's own Gram
+    matrix (:func:`gram_observed`, ``nm`` 0). ``curv`` (its diagonal, 0 for
+    an unseen component) and ``whm`` as from :func:`prepare_missing`.
     """
     k = w.shape[0]
-    observed_curvature(HHt, Ht, mc, hess)
-    zero_unseen(w, hess)
-    for _ in range(n_steps):
-        missing_wh(w, Ht, mc, whm)
+    for sweep in range(n_steps):
+        if sweep and sweep % REFRESH_SWEEPS == 0:
+            missing_wh(w, hm, nm, whm)
         change = 0.0
         largest = 0.0
         for j in range(k):
-            if hess[j] == 0.0:  # not seen: stays 0
+            if curv[j] == 0.0:  # not seen: stays 0
                 continue
-            grad = dot(HHt[j], w) - xh[j] + l1 + l2 * w[j]
-            for p in range(mc.shape[0]):
-                grad -= Ht[mc[p], j] * whm[p]
+            grad = (dot(G[j], w) - xh[j] + l1 + l2 * w[j]
+                    - _dot_n(hm[j], whm, nm))
             old = w[j]
-            new = max(old - grad / (hess[j] + l2), 0.0)
+            new = max(old - grad / (curv[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
-                for p in range(mc.shape[0]):
-                    whm[p] += delta * Ht[mc[p], j]
+                _axpy_n(delta, hm[j], whm, nm)
             change = max(change, abs(delta))
             largest = max(largest, new)
         if change <= tol * largest:
@@ -174,46 +257,40 @@ def observed_columns(m, mc, oc):
 
 
 @kernel()
-def cd_row_observed(x, w, HHt, Ht, oc, l1, l2, n_steps, tol, residual, hess):
+def cd_row_observed(x, w, HHt, ho, oc, l1, l2, n_steps, tol, residual, hess):
     """:func:`cd_row_masked` from the observed entries, for mostly missing rows.
 
-    ``x`` is the dense row (m,), ``oc`` its observed columns; the residual
-    ``x - w @ H`` at them is kept in ``residual`` (len(oc),) and the
-    diagonal of ``H_o H_o.T`` in ``hess`` (k; 0 for a component the row
-    does not see, :data:`UNSEEN`). Costs about ``2 k |o|`` per sweep instead
-    of ``k (k + 2 |m|)``.
+    ``x`` is the dense row (m,), ``oc`` its observed columns and ``ho =
+    H[:, oc]`` (see :func:`gather_columns`); the residual ``x - w @ H`` at
+    them is kept in ``residual`` (>= len(oc),) and the diagonal of ``H_o
+    H_o.T`` in ``hess`` (k; 0 for a component the row does not see,
+    :data:`UNSEEN`). Costs about ``2 k |o|`` per sweep instead of ``k (k +
+    2 |m|)``.
     """
     k = w.shape[0]
+    no = oc.shape[0]
     for j in range(k):
-        hess[j] = 0.0
-        for p in range(oc.shape[0]):
-            h = Ht[oc[p], j]
-            hess[j] += h * h
+        hess[j] = _dot_n(ho[j], ho[j], no)
         if hess[j] <= UNSEEN * HHt[j, j]:
             hess[j] = 0.0
     zero_unseen(w, hess)
-    for p in range(oc.shape[0]):
-        h = Ht[oc[p]]
-        s = np.float64(x[oc[p]])
-        for j in range(k):
-            s -= w[j] * h[j]
-        residual[p] = s
+    for p in range(no):
+        residual[p] = x[oc[p]]
+    for j in range(k):
+        _axpy_n(-np.float64(w[j]), ho[j], residual, no)
     for _ in range(n_steps):
         change = 0.0
         largest = 0.0
         for j in range(k):
             if hess[j] == 0.0:  # not seen: stays 0
                 continue
-            grad = l1 + l2 * w[j]
-            for p in range(oc.shape[0]):
-                grad -= Ht[oc[p], j] * residual[p]
+            grad = l1 + l2 * w[j] - _dot_n(ho[j], residual, no)
             old = w[j]
             new = max(old - grad / (hess[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
-                for p in range(oc.shape[0]):
-                    residual[p] -= delta * Ht[oc[p], j]
+                _axpy_n(-delta, ho[j], residual, no)
             change = max(change, abs(delta))
             largest = max(largest, new)
         if change <= tol * largest:
@@ -222,23 +299,59 @@ def cd_row_observed(x, w, HHt, Ht, oc, l1, l2, n_steps, tol, residual, hess):
 
 
 @kernel()
-def accumulate_missing(w, Ht, mc, kl, Ct, whm):
+def mu_fro_row_observed(xh, w, HHt, ho, no, l1, l2, n_steps, tol, new, wh,
+                        curv):
+    """:func:`mu_fro_row_masked` from the observed entries, for mostly missing rows.
+
+    ``ho = H[:, oc]`` holds the row's ``no`` observed columns (see
+    :func:`gather_columns`); each step forms ``wh = w @ H_o`` there and the
+    denominator ``H_o wh``: ``2 k no`` per step instead of ``k (k + 2
+    nm)``. ``new`` (k,), ``wh`` (>= no,) and ``curv`` (k,) are scratch.
+    """
+    k = w.shape[0]
+    for j in range(k):
+        curv[j] = _dot_n(ho[j], ho[j], no)
+    _observed_diagonal(HHt, curv, w, wh, ho, 0)
+    for _ in range(n_steps):
+        missing_wh(w, ho, no, wh)  # here: w @ H_o at the observed columns
+        for j in range(k):
+            if curv[j] == 0.0:  # not seen: stays 0
+                new[j] = 0.0
+                continue
+            den = l1 + l2 * w[j] + _dot_n(ho[j], wh, no)
+            new[j] = w[j] * xh[j] / max(den, EPSILON)
+        change, largest = _settle(w, new, k)
+        if change <= tol * largest:
+            return True
+    return False
+
+
+@kernel()
+def accumulate_missing(w, Ht, mc, kl, Ct, hm, gathered, whm):
     """The missing entries' share of the H update, and of the objective.
 
     Frobenius: ``Ct[f] += w * (w @ H)[f]`` at the missing columns (the
     denominator ``W.T (W H)`` over observed entries is ``B H - C``), and
     returns ``-0.5 * sum(wh^2)`` there (``fro_from_stats`` counts every
     entry); KL: ``Ct[f] += w`` (the denominator is ``W.sum(0) - C``) and
-    returns ``-sum(wh)``.
+    returns ``-sum(wh)``. With ``gathered``, ``hm`` holds ``H[:, mc]`` and
+    ``w @ H_m`` is formed from it (contiguous axpys); otherwise from a row
+    of ``Ht`` per missing column. ``whm`` (>= len(mc),) is scratch.
     """
-    missing_wh(w, Ht, mc, whm)
     k = w.shape[0]
+    nm = mc.shape[0]
+    if gathered:
+        missing_wh(w, hm, nm, whm)
+    else:
+        for p in range(nm):
+            whm[p] = dot(w, Ht[mc[p]])
     part = 0.0
-    for p in range(mc.shape[0]):
+    for p in range(nm):
         acc = Ct[mc[p]]
         wh = whm[p]
+        scale = 1.0 if kl else wh
         for j in range(k):
-            acc[j] += w[j] * (1.0 if kl else wh)
+            acc[j] += w[j] * scale
         part -= wh if kl else 0.5 * wh * wh
     return part
 
