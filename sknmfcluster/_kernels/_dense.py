@@ -192,9 +192,8 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     a time (register tiles for ``x @ H.T`` and the statistics, interleaved
     coordinate-descent sweeps, or one row at a time when one of them has
     missing entries: :func:`_masked_group`); every other row goes through
-    the one-row code, so that without accumulation
-    (``transform``) a row's result never depends on its position in the
-    batch.
+    the one-row code, so that without accumulation (``transform``) a row's
+    result never depends on its position in the batch.
     """
     m = X.shape[1]
     k = W.shape[1]

@@ -75,11 +75,11 @@ def new_scratch(k, m, masked):
     ``order``: projected-gradient work space; ``hm`` (k, m if ``masked``
     else 0): the columns of ``H`` at a row's missing (or observed) entries,
     contiguous, and ``gram`` (k, k if ``masked``): a row's own Gram matrix.
-    ``m`` is 0 when the rule needs no row-sized space. Rows
-    with missing entries use ``row[1]`` and ``row[2]`` for their
-    corrections, ``col`` for their observed columns and ``vec[2]`` for the
-    row's own diagonal or row sums of ``H`` (which also mark the components
-    the row does not see, ``_masked.UNSEEN``).
+    ``m`` is 0 when the rule needs no row-sized space. Rows with missing
+    entries use ``row[1]`` and ``row[2]`` for their corrections, ``col`` for
+    their observed columns and ``vec[2]`` for the row's own diagonal or row
+    sums of ``H`` (which also mark the components the row does not see,
+    ``_masked.UNSEEN``).
     """
     return (np.empty((ROW_GROUP, k)), np.empty((3, max(k, ROW_GROUP))),
             np.zeros((5, m)), np.empty(m, dtype=np.int64),
@@ -100,10 +100,9 @@ def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
     H.T``. ``mc`` holds the row's missing columns (sorted; empty for a fully
     observed row, which goes through the unmasked code). The scratch ``hm``
     of ``sc`` holds ``H[:, mc]`` on return where :func:`gathers_missing`
-    says so. ``aux`` is per
-    rule: the graph pull ``strength * (S W)[i]`` of the Frobenius rules
-    (with ``aux_l2`` the matching extra l2 weight), the candidate rows of
-    the projected-gradient rules; zero rows when unused.
+    says so. ``aux`` is per rule: the graph pull ``strength * (S W)[i]`` of
+    the Frobenius rules (with ``aux_l2`` the matching extra l2 weight), the
+    candidate rows of the projected-gradient rules; zero rows when unused.
     """
     xh, vec, row, oc, wg, pg, order, hm, gram = sc
     l1, l2, tol = s[L1], s[L2], s[TOL]

@@ -4,14 +4,15 @@ A missing entry (NaN) is left out of the divergence, its statistics and its
 objective. The storage keeps the data with its missing entries set to zero
 (so that ``x @ H.T`` and ``W.T X`` need no change) and, per row, the sorted
 columns ``mc`` of its missing entries. What the observed entries change is
-computed from the missing ones only, never by forming a per-row mask or a
-per-row Gram matrix: for the Frobenius loss the row's Gram matrix is
-``H_o H_o.T = H H.T - H_m H_m.T`` (``o`` observed, ``m`` missing columns),
-applied to ``w`` as ``H H.T w - H_m (H_m.T w)`` in ``k^2 + 2 k |m|``; for KL
-the denominator ``H_o 1 = Hsum - H_m 1``. When most of a row is missing,
-coordinate descent works on the observed entries directly instead (a
-residual over them), whichever costs less. A row without missing entries
-goes through the unmasked code, bit for bit.
+computed per row, never with a dense mask: for the Frobenius loss the row's
+Gram matrix is ``H_o H_o.T = H H.T - H_m H_m.T`` (``o`` observed, ``m``
+missing columns), formed once (``k^2 |m| / 2``, at a small rank) or applied
+to ``w`` as ``H H.T w - H_m (H_m.T w)`` in every sweep (``k^2 + 2 k |m|``),
+or, when most of the row is missing, replaced by the observed columns
+themselves; ``_dispatch.masked_path`` picks the cheapest. For KL the
+denominator is ``H_o 1 = Hsum - H_m 1``. The columns of ``H`` a row needs
+are gathered once into a contiguous block (:func:`gather_columns`). A row
+without missing entries goes through the unmasked code, bit for bit.
 
 A component that a row does not see (:data:`UNSEEN`) gets the code 0 in
 that row, whichever rule and path is taken.
