@@ -66,7 +66,9 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     Parameters
     ----------
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Non-negative data.
+        Non-negative data. ``NaN`` marks a missing entry (stored ``NaN`` in
+        sparse input), left out of the loss as in :class:`SparseNMF` (see
+        :ref:`missing_values`); ``W @ H`` predicts it.
     W : array-like of shape (n_samples, n_components), default=None
         Initial codes for ``init="custom"``; not modified.
     H : array-like of shape (n_components, n_features), default=None
@@ -138,7 +140,7 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     """
     X = check_array(X, accept_sparse=("csr", "csc"),
                     dtype=[np.float64, np.float32], ensure_non_negative=True,
-                    input_name="X")
+                    ensure_all_finite="allow-nan", input_name="X")
     loss = Loss(beta_value(beta_loss))
     if solver == "auto":
         solver = "cd" if loss.supports_cd else "mu"
@@ -218,7 +220,9 @@ def _codes_only(X, storage, W, H, n_components, loss, solver, penalties,
             f"H has shape {H.shape}; expected ({n_components}, "
             f"{X.shape[1]}) for n_components={n_components!r} and X with "
             f"{X.shape[1]} features.")
-    mean = float(X.sum(dtype=np.float64)) / (X.shape[0] * X.shape[1])
+    observed = X.shape[0] * X.shape[1] - storage.missing.count
+    total = float(storage.to_scipy().sum(dtype=np.float64)) * storage.scale
+    mean = total / max(observed, 1)  # over the observed entries
     w0 = np.full(H.shape[0], np.sqrt(mean / H.shape[0]) or 1.0)
     W = _problems.solve_codes(storage, H, loss, w0, max_iter=max_iter,
                               tol=tol, solver=solver, l1=penalties.l1_W,

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from scipy.optimize import nnls
 from sklearn.decomposition._nmf import _beta_divergence
 
-from sknmfcluster import NMFClusterer, SparseNMF, _kernels, _problems, _storage
+from sknmfcluster import (NMFClusterer, SparseNMF, _kernels, _problems,
+                          _storage, non_negative_factorization)
 from sknmfcluster._engine import row_settings
 from sknmfcluster._labels import NO_CLUSTER
 from sknmfcluster._losses import Loss
@@ -326,6 +327,29 @@ def test_sparse_parts_fit_missing_values_monotonically(beta_loss):
     assert np.all(np.diff(result.history) <= 1e-10 * result.history[:-1])
     model.fit(Xn)
     assert abs(model.sparseness_["components"] - 0.4) < 0.02
+
+
+@pytest.mark.parametrize("solver", ["cd", "mu"])
+def test_non_negative_factorization_fits_missing_values(solver):
+    """NaN is a missing entry in the function too (it used to raise
+    scikit-learn's bare "Input X contains NaN"): W @ H predicts the hidden
+    entries of low-rank data, and update_H=False solves the codes over the
+    observed entries."""
+    rng = np.random.RandomState(3)
+    X = rng.rand(60, 4) @ rng.rand(4, 10)
+    mask = rng.rand(60, 10) < 0.2
+    Xn = np.where(mask, np.nan, X)
+    W, H, _ = non_negative_factorization(
+        Xn, n_components=4, init="nndsvda", solver=solver, max_iter=2000,
+        tol=1e-10)
+    assert np.isnan(Xn[mask]).all()  # the caller's array is not modified
+    hidden = np.linalg.norm((X - W @ H)[mask]) / np.linalg.norm(X[mask])
+    assert hidden < 0.05
+    Wc, _, _ = non_negative_factorization(Xn, H=H, update_H=False,
+                                          n_components=4, max_iter=500,
+                                          tol=1e-10)
+    hidden = np.linalg.norm((X - Wc @ H)[mask]) / np.linalg.norm(X[mask])
+    assert hidden < 0.05
 
 
 def test_infinity_is_still_an_error():
