@@ -285,7 +285,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative training data.
+            Non-negative training data. ``NaN`` marks a missing entry where
+            the estimator takes missing values (:ref:`missing_values`).
         y : Ignored
             Not used, present for API consistency.
         W, H : array-like, default=None
@@ -334,7 +335,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative data.
+            Non-negative data. ``NaN`` marks a missing entry where the
+            estimator takes missing values (:ref:`missing_values`).
 
         Returns
         -------
@@ -382,7 +384,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative data.
+            Non-negative data. ``NaN`` marks a missing entry where the
+            estimator takes missing values (:ref:`missing_values`).
         y : Ignored
             Not used, present for API consistency.
 

@@ -306,7 +306,9 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative training data.
+            Non-negative training data. With ``method="nmf"``, ``NaN``
+            marks a missing entry (:ref:`missing_values`); the graph methods
+            refuse it.
         y : Ignored
             Not used, present for API consistency.
         W : array-like of shape (n_samples, n_clusters), default=None
@@ -498,7 +500,8 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative data.
+            Non-negative data; ``NaN`` marks a missing entry with
+            ``method="nmf"`` (:ref:`missing_values`).
 
         Returns
         -------

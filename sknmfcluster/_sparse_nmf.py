@@ -389,7 +389,8 @@ class SparseNMF(OnlineFitMixin, _BaseNMF):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Non-negative training data.
+            Non-negative training data. ``NaN`` marks a missing entry, left
+            out of the loss (:ref:`missing_values`).
         y : Ignored
             Not used, present for API consistency.
         W : array-like of shape (n_samples, n_components), default=None
