@@ -80,12 +80,21 @@ def symnmf_codes(A_rows, W_train, w0, *, max_iter, tol):
         W_train.T), FROBENIUS, w0, max_iter=max_iter, tol=tol)
 
 
+#: ``fit_components`` solves the columns of ``H`` from a transposed copy of
+#: dense ``X`` made this many bytes of ``X`` at a time (whole when smaller):
+#: each column is a problem of its own, so the blocks give the same result
+#: as one copy of the whole of ``X``, which doubled the fit's peak memory.
+COMPONENTS_BLOCK_BYTES = 256 * 2**20
+
+
 def fit_components(storage, codes, loss, *, solver, max_iter, tol):
     """Non-negative ``H`` minimising the divergence of ``X`` from ``codes @ H``.
 
     With the codes fixed, each column of ``H`` is a separate problem: the
     codes of ``X.T`` on the components ``codes.T``, solved by the codes
-    solve from the constant that gives ``codes @ H`` the mean of ``X``.
+    solve from the constant that gives ``codes @ H`` the mean of ``X``. Dense
+    ``X`` is transposed a block of columns at a time
+    (:data:`COMPONENTS_BLOCK_BYTES`).
     """
     n, m = storage.shape
     X = storage.to_scipy()
@@ -93,7 +102,20 @@ def fit_components(storage, codes, loss, *, solver, max_iter, tol):
     mean_w = float(codes.mean(dtype=np.float64)) or 1.0
     dtype = storage.dtype
     h0 = max(mean_x / (mean_w * codes.shape[1]), np.finfo(dtype).tiny)
-    Ht = solve_codes(storage.transpose(), np.ascontiguousarray(codes.T),
-                     loss, np.full(codes.shape[1], h0, dtype=dtype),
-                     max_iter=max_iter, tol=tol, solver=solver)
-    return np.ascontiguousarray(Ht.T)
+    components = np.ascontiguousarray(codes.T)
+
+    def solve(columns):
+        Ht = solve_codes(columns, components, loss,
+                         np.full(codes.shape[1], h0, dtype=dtype),
+                         max_iter=max_iter, tol=tol, solver=solver)
+        return Ht.T
+
+    if not isinstance(storage, _storage.Dense) or storage.masked:
+        return np.ascontiguousarray(solve(storage.transpose()))
+    step = max(1, COMPONENTS_BLOCK_BYTES // max(1, n * X.itemsize))
+    H = np.empty((codes.shape[1], m), dtype=components.dtype)
+    for f0 in range(0, m, step):
+        block = np.ascontiguousarray(X[:, f0:f0 + step].T)
+        H[:, f0:f0 + step] = solve(_storage.Dense(block, storage.scale))
+        del block  # before the next block's copy, not after it
+    return H

@@ -306,3 +306,27 @@ def test_non_default_settings_pass_check_estimator(estimator):
             "honouring positive_only; see CLUSTERER_XFAIL in test_common.py")})
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert failed == []
+
+
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
+def test_components_fitted_a_block_of_features_at_a_time_are_the_same(
+        digits, monkeypatch, beta_loss):
+    """The columns of H are solved from transposed blocks of X (bounding the
+    extra memory of the copy); each column is its own problem, so the blocks
+    give bit for bit what one copy of the whole of X gave."""
+    from sknmfcluster import _graph
+    X = digits[0][:300]
+    model = NMFClusterer(4, random_state=0, beta_loss=beta_loss).fit(X)
+    storage = _storage.prepare(X)
+    codes = model.transform(X)
+
+    def components():
+        return _graph.fit_components(storage, codes, model._loss,
+                                     solver=model._check_solver(),
+                                     max_iter=50, tol=1e-4)
+
+    whole = components()
+    monkeypatch.setattr(_graph, "COMPONENTS_BLOCK_BYTES", 5 * 300 * 8)
+    blocks = components()  # 13 blocks of 5 features
+    np.testing.assert_array_equal(blocks, whole)
+    assert whole.shape == (4, X.shape[1]) and np.all(np.isfinite(whole))
