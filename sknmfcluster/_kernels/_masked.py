@@ -151,7 +151,7 @@ def gram_observed(w, H, HHt, mc, hm, G, curv):
     Gathers ``hm = H[:, mc]`` (:func:`gather_columns`), then one dot product
     along the ``nm`` gathered columns per pair of components: ``k^2 nm / 2``
     multiply-adds, cheaper for a small rank than correcting each sweep
-    (:func:`use_gram`). ``curv`` receives the diagonal of ``G`` (0 for an
+    (``_dispatch.masked_path``). ``curv`` receives the diagonal of ``G`` (0 for an
     unseen component, whose code is set to 0).
     """
     k = w.shape[0]
@@ -162,13 +162,6 @@ def gram_observed(w, H, HHt, mc, hm, G, curv):
             G[j, q] = G[q, j] = HHt[j, q] - _dot_n(hm[j], hm[q], nm)
         curv[j] = G[j, j]
     _observed_diagonal(HHt, curv, w, curv, hm, 0)  # no w @ H_m to follow
-
-
-@kernel()
-def use_gram(k, nm, n_steps):
-    """Whether forming the row's Gram matrix (``k^2 nm / 2``) costs less than
-    correcting each sweep (``2 k nm`` per sweep, and ``w @ H_m`` first)."""
-    return k * nm // 2 + n_steps * k < (1 + 2 * n_steps) * nm
 
 
 @kernel()
@@ -258,6 +251,18 @@ def observed_columns(m, mc, oc):
 
 
 @kernel()
+def _observed_curvature(HHt, ho, no, w, curv):
+    """``curv[j] = ||h_j||^2`` over the ``no`` observed columns ``ho = H[:, oc]``.
+
+    0 for a component the row does not see (:data:`UNSEEN`), whose code is
+    set to 0.
+    """
+    for j in range(w.shape[0]):
+        curv[j] = _dot_n(ho[j], ho[j], no)
+    _observed_diagonal(HHt, curv, w, curv, ho, 0)  # no w @ H_m to follow
+
+
+@kernel()
 def cd_row_observed(x, w, HHt, ho, oc, l1, l2, n_steps, tol, residual, hess):
     """:func:`cd_row_masked` from the observed entries, for mostly missing rows.
 
@@ -270,11 +275,7 @@ def cd_row_observed(x, w, HHt, ho, oc, l1, l2, n_steps, tol, residual, hess):
     """
     k = w.shape[0]
     no = oc.shape[0]
-    for j in range(k):
-        hess[j] = _dot_n(ho[j], ho[j], no)
-        if hess[j] <= UNSEEN * HHt[j, j]:
-            hess[j] = 0.0
-    zero_unseen(w, hess)
+    _observed_curvature(HHt, ho, no, w, hess)
     for p in range(no):
         residual[p] = x[oc[p]]
     for j in range(k):
@@ -310,9 +311,7 @@ def mu_fro_row_observed(xh, w, HHt, ho, no, l1, l2, n_steps, tol, new, wh,
     nm)``. ``new`` (k,), ``wh`` (>= no,) and ``curv`` (k,) are scratch.
     """
     k = w.shape[0]
-    for j in range(k):
-        curv[j] = _dot_n(ho[j], ho[j], no)
-    _observed_diagonal(HHt, curv, w, wh, ho, 0)
+    _observed_curvature(HHt, ho, no, w, curv)
     for _ in range(n_steps):
         missing_wh(w, ho, no, wh)  # here: w @ H_o at the observed columns
         for j in range(k):
@@ -356,9 +355,3 @@ def accumulate_missing(w, Ht, mc, kl, Ct, hm, gathered, whm):
         part -= wh if kl else 0.5 * wh * wh
     return part
 
-
-@kernel()
-def zero_at(values, mc):
-    """Set ``values[mc]`` to zero: the missing columns leave a dense sum."""
-    for p in range(mc.shape[0]):
-        values[mc[p]] = 0.0
