@@ -329,3 +329,32 @@ def test_statistics_gathered_from_columns_match_the_row_pass(beta, cd):
     np.testing.assert_allclose(W_cols, W_rows, rtol=1e-12)
     for a, b in zip(cols, rows):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_a_routed_call_compiles_the_chosen_kernel_only():
+    # What keeps a first fit from compiling every rule: a call routed on a
+    # literal compiles one kernel; an ordinary argument gets the fallback.
+    from numba import literally, njit
+
+    from sknmfcluster._kernels._jit import routed
+
+    double, negate, either = (njit(lambda x: 2.0 * x), njit(lambda x: -x),
+                              njit(lambda x: x + 0.5))
+    route = routed(lambda key: {1: double, 2: negate}.get(key, either),
+                   "route", "test route")
+
+    @njit
+    def literal(key, x):
+        literally(key)
+        return route(key, x)
+
+    @njit
+    def ordinary(key, x):
+        return route(key, x)
+
+    assert literal(2, 3.0) == -3.0
+    assert not double.signatures and len(negate.signatures) == 1
+    assert literal(1, 3.0) == 6.0 and len(double.signatures) == 1
+    assert ordinary(1, 3.0) == 3.5 and len(either.signatures) == 1
+    with pytest.raises(TypeError, match="called from kernels only"):
+        route(1, 3.0)

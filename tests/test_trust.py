@@ -111,6 +111,12 @@ def test_kernels_refuse_arrays_of_the_wrong_shape():
                           f.H, f.Ht, f.HHt, f.Hsum, *args)
     with pytest.raises(ValueError, match="W, H do not fit X"):
         _kernels.divergence_dense(X, W, np.ones((3, 5)), 2.0, none, none)
+    bad = args[:5] + (99,) + args[6:]  # not a rule: refused, never guessed
+    with pytest.raises(ValueError, match="unknown rule 99"):
+        _kernels.pass_dense(X, W, f.H, f.Ht, f.HHt, f.Hsum, *bad)
+    with pytest.raises(ValueError, match="unknown rule 99"):
+        _kernels.pass_csr(Xs.data, Xs.indices, Xs.indptr, W, f.H, f.Ht,
+                          f.HHt, f.Hsum, *bad)
 
 
 # -- 2. sparse input with duplicate entries ---------------------------------------

@@ -39,8 +39,11 @@ def ordered_sum(parts):
 def sum_chunks(parts):
     """``parts.sum(axis=0)`` in float64, in chunk order; parts : (c, p, q)."""
     total = np.zeros((parts.shape[1], parts.shape[2]))
-    for c in range(parts.shape[0]):
-        total += parts[c]
+    for c in range(parts.shape[0]):  # loops, not ``total += parts[c]``:
+        # a broadcast's error path takes seconds to compile (Numba >= 0.61)
+        for i in range(parts.shape[1]):
+            for j in range(parts.shape[2]):
+                total[i, j] += parts[c, i, j]
     return total
 
 

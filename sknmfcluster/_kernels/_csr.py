@@ -10,6 +10,8 @@ random columns (``GATHERED`` mode and :func:`gather_gram_csr`,
 :func:`gather_kl_csr`).
 """
 
+import functools
+
 import numpy as np
 from numba import prange
 
@@ -18,10 +20,10 @@ from ._common import (EPSILON, N_CHUNKS, chunk_bounds,
                       csr_row_times, ordered_sum, sum_chunks, xlogx_over)
 from ._dense import divergence_row
 from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
-                        apply_rule, check_pass_shapes, is_gram_rule,
-                        missing_share, new_scratch, row_missing,
-                        stat_parts)
-from ._jit import interruptible, kernel
+                        apply_rule, by_family, check_pass_shapes,
+                        compiled_for, is_gram_rule, missing_share,
+                        new_scratch, row_missing, stat_parts)
+from ._jit import interruptible, kernel, routed
 from ._rows import ROW_GROUP
 
 
@@ -33,9 +35,56 @@ def _spread(data, indices, start, stop, out, value_scale):
 
 
 @kernel()
+def _gram_statistics(rule, data, indices, a, b, w, H, Ht, s, row, objective,
+                     mc, At, B, Nt, Dt, v):
+    R.accumulate_csr_row(data, indices, a, b, w, At, B)
+    return 0.0
+
+
+@kernel()
+def _kl_statistics(rule, data, indices, a, b, w, H, Ht, s, row, objective,
+                   mc, At, B, Nt, Dt, v):
+    return R.kl_accumulate(data[a:b], indices[a:b], w, Ht, Nt, v[0],
+                           objective)
+
+
+@kernel()
+def _beta_statistics(rule, data, indices, a, b, w, H, Ht, s, row, objective,
+                     mc, At, B, Nt, Dt, v):
+    return R.beta_accumulate(row[4], w, H, s[BETA], row[1], row[2], row[3],
+                             Nt, Dt, objective, mc)
+
+
+@kernel()
+def _any_statistics(rule, data, indices, a, b, w, H, Ht, s, row, objective,
+                    mc, At, B, Nt, Dt, v):
+    if is_gram_rule(rule):
+        return _gram_statistics(rule, data, indices, a, b, w, H, Ht, s, row,
+                                objective, mc, At, B, Nt, Dt, v)
+    if rule == R.MU_BETA:
+        return _beta_statistics(rule, data, indices, a, b, w, H, Ht, s, row,
+                                objective, mc, At, B, Nt, Dt, v)
+    return _kl_statistics(rule, data, indices, a, b, w, H, Ht, s, row,
+                          objective, mc, At, B, Nt, Dt, v)
+
+
+row_statistics = routed(
+    by_family(_gram_statistics, _kl_statistics, _beta_statistics,
+              _any_statistics), "row_statistics", """\
+row_statistics(family, rule, data, indices, a, b, w, H, Ht, s, row,
+objective, mc, At, B, Nt, Dt, v)
+
+Scatter the CSR row ``a .. b``'s share of the statistics of the ``H``
+update after its rule (``At``, ``B`` for the Frobenius rules, ``Nt``, ``v``
+for KL, ``Nt``, ``Dt`` for beta, whose dense row is in ``row[4]``); returns
+its share of the objective. Compiled for the rule family alone.
+""")
+
+
+@kernel()
 def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
-             done, miss_ptr, miss_idx, rule, mode, n_steps, s, sc, At, B, Nt,
-             Dt, v, Ct):
+             done, miss_ptr, miss_idx, rule, family, masked, mode, n_steps, s,
+             sc, At, B, Nt, Dt, v, Ct):
     """Row ``i`` of a CSR pass, on the one-row code; returns its objective."""
     xh, row = sc[0], sc[2]
     a, b = indptr[i], indptr[i + 1]
@@ -48,23 +97,20 @@ def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
         csr_row_times(data, indices, a, b, Ht, xh[0])
     if spread:
         _spread(data, indices, a, b, row[4], 1.0)
-    converged = apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum,
-                           aux, aux_l2, val, col, row[4], mc, sc)
+    converged = apply_rule(family, masked, rule, s, n_steps, W[i], i, W, H,
+                           Ht, HHt, Hsum, aux, aux_l2, val, col, row[4], mc,
+                           sc)
     if done.shape[0]:
         done[i] = converged
     part = 0.0
     accumulate = mode & ACCUMULATE != 0
     scatter = accumulate and (mode & GATHERED == 0 or beta_rule)
-    if scatter and gram:
-        R.accumulate_csr_row(data, indices, a, b, W[i], At, B)
-    elif scatter and beta_rule:
-        part = R.beta_accumulate(row[4], W[i], H, s[BETA], row[1], row[2],
-                                 row[3], Nt, Dt, mode & OBJECTIVE != 0, mc)
-    elif scatter:
-        part = R.kl_accumulate(val, col, W[i], Ht, Nt, v[0],
-                               mode & OBJECTIVE != 0)
+    if scatter:
+        part = row_statistics(family, rule, data, indices, a, b, W[i], H, Ht,
+                              s, row, mode & OBJECTIVE != 0, mc, At, B, Nt,
+                              Dt, v)
     if accumulate and mc.shape[0] and not beta_rule:
-        part += missing_share(rule, n_steps, W[i], Ht, mc, not gram,
+        part += missing_share(masked, rule, n_steps, W[i], Ht, mc, not gram,
                               Ct, sc)
     if spread:
         _spread(data, indices, a, b, row[4], 0.0)
@@ -93,33 +139,24 @@ def _kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, start, stop,
 
 
 @kernel()
-def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-               miss_ptr, miss_idx, rule, mode, n_steps, s, start, stop, At, B,
-               Nt, Dt, v, Ct):
-    """Rows ``start .. stop`` of a CSR pass; returns the chunk's objective.
+def _row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                miss_ptr, miss_idx, rule, family, masked, mode, n_steps, s, sc,
+                start, stop, At, B, Nt, Dt, v, Ct):
+    """Rows ``start .. stop`` of a coordinate-descent fit pass, four at a time.
 
-    Fit passes with coordinate descent sweep four rows together (see
-    :func:`._rows.cd_rows`) unless one has missing entries; every other row
-    goes through the one-row code.
+    Swept together (see :func:`._rows.cd_rows`) unless one of the four has
+    missing entries; returns their share of the objective.
     """
-    m = Ht.shape[0]
-    k = W.shape[1]
-    masked = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if masked or rule == R.MU_BETA else 0, masked)
     xh, vec, wg = sc[0], sc[1], sc[4]
-    accumulate = mode & ACCUMULATE != 0
-    scatter = accumulate and mode & GATHERED == 0
-    grouped = accumulate and rule == R.CD_FRO and aux_l2.shape[0] == 0
-    stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \
-        else start
+    scatter = mode & GATHERED == 0
     part = 0.0
-    for r0 in range(start, stop_groups, ROW_GROUP):
-        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
+    for r0 in range(start, stop, ROW_GROUP):
+        if miss_ptr.shape[0] and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
             for i in range(r0, r0 + ROW_GROUP):
                 part += _csr_row(data, indices, indptr, i, W, H, Ht, HHt,
                                  Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
-                                 rule, mode, n_steps, s, sc, At, B, Nt, Dt,
-                                 v, Ct)
+                                 rule, family, masked, mode, n_steps, s, sc,
+                                 At, B, Nt, Dt, v, Ct)
             continue
         for r in range(ROW_GROUP):
             i = r0 + r
@@ -130,21 +167,114 @@ def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
             for i in range(r0, r0 + ROW_GROUP):
                 R.accumulate_csr_row(data, indices, indptr[i], indptr[i + 1],
                                      W[i], At, B)
-    if rule == R.MU_KL and not masked and done.shape[0] == 0:
-        return part + _kl_rows(data, indices, indptr, W, Ht, Hsum, s,
+    return part
+
+
+@kernel()
+def _no_row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2,
+                   done, miss_ptr, miss_idx, rule, family, masked, mode,
+                   n_steps, s, sc, start, stop, At, B, Nt, Dt, v, Ct):
+    return 0.0
+
+
+row_groups = routed(
+    by_family(_row_groups, _no_row_groups, _no_row_groups, _no_row_groups,
+              other=_row_groups),
+    "row_groups", """\
+row_groups(family, data, indices, indptr, W, ...)
+
+:func:`_row_groups`, compiled for the Frobenius family (and a caller
+without a literal family) only.
+""")
+
+
+@kernel()
+def _no_kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, start, stop,
+                vec, scatter, mode, Nt, v):
+    return 0.0
+
+
+kl_rows = routed(
+    by_family(_no_kl_rows, _kl_rows, _no_kl_rows, _no_kl_rows,
+              other=_kl_rows),
+    "kl_rows", """\
+kl_rows(family, data, indices, indptr, W, ...)
+
+:func:`_kl_rows`, compiled for the KL family (and a caller without a
+literal family) only.
+""")
+
+
+@kernel()
+def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+               miss_ptr, miss_idx, rule, family, masked, mode, n_steps, s,
+               start, stop, At, B, Nt, Dt, v, Ct):
+    """Rows ``start .. stop`` of a CSR pass; returns the chunk's objective.
+
+    Fit passes with coordinate descent sweep four rows together (see
+    :func:`._rows.cd_rows`) unless one has missing entries; every other row
+    goes through the one-row code.
+    """
+    m = Ht.shape[0]
+    k = W.shape[1]
+    missing = miss_ptr.shape[0] > 0
+    sc = new_scratch(k, m if missing or rule == R.MU_BETA else 0, missing)
+    vec = sc[1]
+    accumulate = mode & ACCUMULATE != 0
+    scatter = accumulate and mode & GATHERED == 0
+    grouped = accumulate and rule == R.CD_FRO and aux_l2.shape[0] == 0
+    stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \
+        else start
+    part = row_groups(family, data, indices, indptr, W, H, Ht, HHt, Hsum,
+                      aux, aux_l2, done, miss_ptr, miss_idx, rule, family,
+                      masked, mode, n_steps, s, sc, start, stop_groups, At, B,
+                      Nt, Dt, v, Ct)
+    if rule == R.MU_KL and not missing and done.shape[0] == 0:
+        return part + kl_rows(family, data, indices, indptr, W, Ht, Hsum, s,
                                n_steps, start, stop, vec, scatter, mode, Nt, v)
     for i in range(stop_groups, stop):
         if done.shape[0] and done[i]:
             continue
         part += _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux,
-                         aux_l2, done, miss_ptr, miss_idx, rule, mode,
-                         n_steps, s, sc, At, B, Nt, Dt, v, Ct)
+                         aux_l2, done, miss_ptr, miss_idx, rule, family,
+                         masked, mode, n_steps, s, sc, At, B, Nt, Dt, v, Ct)
     return part
 
 
-@kernel(parallel=True)
-def _pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-              miss_ptr, miss_idx, rule, mode, n_steps, settings):
+@functools.lru_cache(maxsize=None)
+def _pass_csr_for(family, masked):
+    """The CSR pass kernel compiled for one family of rules (as for dense)."""
+    @kernel(parallel=True)
+    def _pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2,
+                  done, miss_ptr, miss_idx, rule, mode, n_steps, settings):
+        n = indptr.shape[0] - 1
+        m = Ht.shape[0]
+        k = W.shape[1]
+        check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                          miss_idx, settings)
+        if indptr[n] != data.shape[0] or indices.shape[0] != data.shape[0]:
+            raise ValueError("pass: inconsistent CSR arrays")
+        accumulate = mode & ACCUMULATE != 0
+        scatter = accumulate and (mode & GATHERED == 0 or rule == R.MU_BETA)
+        At, B, Nt, Dt, v, _ = stat_parts(scatter, rule, k, m, Hsum, True, False)
+        Ct = stat_parts(accumulate, rule, k, m, Hsum, True,
+                        miss_ptr.shape[0] > 0)[5]
+        obj = np.zeros(N_CHUNKS)
+        bounds = chunk_bounds(n)
+        for c in prange(N_CHUNKS):
+            obj[c] = _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux,
+                                aux_l2, done, miss_ptr, miss_idx, rule, family,
+                                masked, mode, n_steps, settings, bounds[c],
+                                bounds[c + 1], At[c], B[c], Nt[c], Dt[c], v[c],
+                                Ct[c])
+        return (sum_chunks(At), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
+                sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
+
+    return interruptible(_pass_csr)
+
+
+def pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+             miss_ptr, miss_idx, rule, mode, n_steps, settings):
     """One pass of ``rule`` over the CSR rows of X (n, m).
 
     Same contract as :func:`._dense.pass_dense`, except that the Frobenius
@@ -154,30 +284,9 @@ def _pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     every entry, and the missing entries' corrections are always
     accumulated here).
     """
-    n = indptr.shape[0] - 1
-    m = Ht.shape[0]
-    k = W.shape[1]
-    check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
-                      miss_idx, settings)
-    if indptr[n] != data.shape[0] or indices.shape[0] != data.shape[0]:
-        raise ValueError("pass: inconsistent CSR arrays")
-    accumulate = mode & ACCUMULATE != 0
-    scatter = accumulate and (mode & GATHERED == 0 or rule == R.MU_BETA)
-    At, B, Nt, Dt, v, _ = stat_parts(scatter, rule, k, m, Hsum, True, False)
-    Ct = stat_parts(accumulate, rule, k, m, Hsum, True,
-                    miss_ptr.shape[0] > 0)[5]
-    obj = np.zeros(N_CHUNKS)
-    bounds = chunk_bounds(n)
-    for c in prange(N_CHUNKS):
-        obj[c] = _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux,
-                            aux_l2, done, miss_ptr, miss_idx, rule, mode,
-                            n_steps, settings, bounds[c], bounds[c + 1],
-                            At[c], B[c], Nt[c], Dt[c], v[c], Ct[c])
-    return (sum_chunks(At), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
-            sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
-
-
-pass_csr = interruptible(_pass_csr)
+    run = _pass_csr_for(*compiled_for(rule, miss_ptr))
+    return run(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+               miss_ptr, miss_idx, rule, mode, n_steps, settings)
 
 
 @kernel(parallel=True)

@@ -7,15 +7,18 @@ computed with the *new* row while the row of ``X`` is still in cache. ``X``
 is therefore read once per pass.
 """
 
+import functools
+
 import numpy as np
 from numba import prange
 
 from . import _rows as R
 from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
-from ._jit import REDUCTION_MATH, interruptible, kernel
+from ._jit import REDUCTION_MATH, interruptible, kernel, routed
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
-                        check_pass_shapes, is_gram_rule, missing_share,
-                        new_scratch, row_missing, stat_parts)
+                        by_family, check_pass_shapes, compiled_for,
+                        is_gram_rule, missing_share, new_scratch, row_missing,
+                        stat_parts)
 from ._rows import ROW_GROUP
 
 
@@ -122,8 +125,55 @@ def _nonzeros(x, val, col):
 
 
 @kernel()
+def _gram_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc, A,
+                     B, Nt, Dt, v):
+    R.accumulate_row(x, w, A, B)
+    return 0.0
+
+
+@kernel()
+def _kl_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc, A, B,
+                   Nt, Dt, v):
+    return R.kl_accumulate(val, col, w, Ht, Nt, v[0], objective)
+
+
+@kernel()
+def _beta_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc, A,
+                     B, Nt, Dt, v):
+    return R.beta_accumulate(x, w, H, s[BETA], row[1], row[2], row[3], Nt, Dt,
+                             objective, mc)
+
+
+@kernel()
+def _any_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc, A, B,
+                    Nt, Dt, v):
+    if is_gram_rule(rule):
+        return _gram_statistics(rule, x, val, col, w, H, Ht, s, row,
+                                objective, mc, A, B, Nt, Dt, v)
+    if rule == R.MU_BETA:
+        return _beta_statistics(rule, x, val, col, w, H, Ht, s, row,
+                                objective, mc, A, B, Nt, Dt, v)
+    return _kl_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc,
+                          A, B, Nt, Dt, v)
+
+
+row_statistics = routed(
+    by_family(_gram_statistics, _kl_statistics, _beta_statistics,
+              _any_statistics), "row_statistics", """\
+row_statistics(family, rule, x, val, col, w, H, Ht, s, row, objective, mc,
+A, B, Nt, Dt, v)
+
+Add a dense row's share of the statistics of the ``H`` update after its
+rule (``A``, ``B`` for the Frobenius rules, ``Nt``, ``v`` for KL, ``Nt``,
+``Dt`` for beta); returns its share of the objective. Compiled for the rule
+family alone.
+""")
+
+
+@kernel()
 def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
-               miss_idx, rule, mode, n_steps, s, sc, A, B, Nt, Dt, v, Ct):
+               miss_idx, rule, family, masked, mode, n_steps, s, sc, A, B, Nt,
+               Dt, v, Ct):
     """Row ``i`` of a dense pass, on the one-row code; returns its objective."""
     xh, row, col = sc[0], sc[2], sc[3]
     x = X[i]
@@ -134,31 +184,27 @@ def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
         _xh_row(x, H, xh[0])
     else:
         nnz = _nonzeros(x, row[0], col)
-    converged = apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum,
-                           aux, aux_l2, row[0, :nnz], col[:nnz], x, mc, sc)
+    converged = apply_rule(family, masked, rule, s, n_steps, W[i], i, W, H,
+                           Ht, HHt, Hsum, aux, aux_l2, row[0, :nnz],
+                           col[:nnz], x, mc, sc)
     if done.shape[0]:
         done[i] = converged
     if mode & ACCUMULATE == 0:
         return 0.0
-    objective = mode & OBJECTIVE != 0
-    part = 0.0
-    if gram:
-        R.accumulate_row(x, W[i], A, B)
-    elif rule == R.MU_BETA:
-        return R.beta_accumulate(x, W[i], H, s[BETA], row[1], row[2], row[3],
-                                 Nt, Dt, objective, mc)
-    else:
-        part = R.kl_accumulate(row[0, :nnz], col[:nnz], W[i], Ht, Nt, v[0],
-                               objective)
+    part = row_statistics(family, rule, x, row[0, :nnz], col[:nnz], W[i], H,
+                          Ht, s, row, mode & OBJECTIVE != 0, mc, A, B, Nt, Dt,
+                          v)
+    if rule == R.MU_BETA:  # its statistics take the missing entries out
+        return part
     if mc.shape[0]:
-        part += missing_share(rule, n_steps, W[i], Ht, mc, not gram,
+        part += missing_share(masked, rule, n_steps, W[i], Ht, mc, not gram,
                               Ct, sc)
     return part
 
 
 @kernel()
 def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
-                  miss_idx, rule, n_steps, s, sc, Ct):
+                  miss_idx, rule, family, n_steps, s, sc, Ct):
     """Solve a group of rows of a Frobenius fit pass when one has missing entries.
 
     ``sc[0]`` holds the group's ``x @ H.T`` (the register-tiled product is
@@ -172,20 +218,86 @@ def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
     for r in range(ROW_GROUP):
         i = r0 + r
         if r:  # apply_rule reads the row's x @ H.T from xh[0]
-            xh[0, :] = xh[r]
+            for j in range(xh.shape[1]):
+                xh[0, j] = xh[r, j]
         mc = row_missing(miss_ptr, miss_idx, i)
-        apply_rule(rule, s, n_steps, W[i], i, W, H, Ht, HHt, Hsum, aux,
-                   aux_l2, row[0, :0], sc[3][:0], X[i], mc, sc)
+        apply_rule(family, True, rule, s, n_steps, W[i], i, W, H, Ht, HHt,
+                   Hsum, aux, aux_l2, row[0, :0], sc[3][:0], X[i], mc, sc)
         if mc.shape[0]:
-            part += missing_share(rule, n_steps, W[i], Ht, mc, False, Ct,
-                                  sc)
+            part += missing_share(True, rule, n_steps, W[i], Ht, mc, False,
+                                  Ct, sc)
     return part
 
 
 @kernel()
+def _no_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx,
+              rule, family, n_steps, s, sc, Ct):
+    return 0.0
+
+
+masked_group = routed(
+    lambda masked: _no_group if masked is False else _masked_group,
+    "masked_group", """\
+masked_group(masked, X, r0, ...)
+
+:func:`_masked_group` where ``masked``; nothing for a pass without missing
+entries.
+""")
+
+
+@kernel()
+def _row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx, rule,
+                family, masked, n_steps, s, sc, start, stop, A, B, Ct):
+    """Rows ``start .. stop`` of a Frobenius fit pass, four at a time.
+
+    Register tiles for ``x @ H.T`` and the statistics ``A``, ``B``,
+    interleaved coordinate-descent sweeps, or one row at a time when one of
+    the four has missing entries (:func:`_masked_group`); returns their
+    share of the objective (that of the missing entries).
+    """
+    xh, vec, wg = sc[0], sc[1], sc[4]
+    l1, l2, tol = s[L1], s[L2], s[TOL]
+    zero = np.zeros(1, dtype=X.dtype)[0]
+    part = 0.0
+    for r0 in range(start, stop, ROW_GROUP):
+        _xh_group(X, r0, H, xh, zero)
+        if miss_ptr.shape[0] and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
+            part += masked_group(masked, X, r0, W, H, Ht, HHt, Hsum, aux,
+                                 aux_l2, miss_ptr, miss_idx, rule, family,
+                                 n_steps, s, sc, Ct)
+        elif rule == R.CD_FRO:
+            R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
+                      vec[0])
+        else:
+            for r in range(ROW_GROUP):
+                R.mu_fro_row(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol,
+                             vec[0])
+        _accumulate_group(X, W, r0, A, B)
+    return part
+
+
+@kernel()
+def _no_row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx,
+                   rule, family, masked, n_steps, s, sc, start, stop, A, B,
+                   Ct):
+    return 0.0
+
+
+row_groups = routed(
+    by_family(_row_groups, _no_row_groups, _no_row_groups, _no_row_groups,
+              other=_row_groups),
+    "row_groups", """\
+row_groups(family, X, W, ...)
+
+:func:`_row_groups`, compiled for the Frobenius family (and a caller
+without a literal family) only: no other rule takes the grouped path.
+""")
+
+
+@kernel()
 def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
-                 miss_idx, rule, mode, n_steps, s, start, stop, A, B, Nt, Dt,
-                 v, Ct):
+                 miss_idx, rule, family, masked, mode, n_steps, s, start, stop,
+                 A, B, Nt, Dt, v, Ct):
     """Rows ``start .. stop`` of a dense pass; returns the chunk's objective.
 
     A fit pass (``ACCUMULATE``) of the Frobenius rules takes the rows four at
@@ -197,42 +309,57 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     """
     m = X.shape[1]
     k = W.shape[1]
-    masked = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if masked or not is_gram_rule(rule) else 0, masked)
-    xh, vec, wg = sc[0], sc[1], sc[4]
+    missing = miss_ptr.shape[0] > 0
+    sc = new_scratch(k, m if missing or not is_gram_rule(rule) else 0, missing)
     grouped = mode & ACCUMULATE != 0 and aux_l2.shape[0] == 0 and (
         rule == R.MU_FRO or rule == R.CD_FRO)
     stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \
         else start
-    l1, l2, tol = s[L1], s[L2], s[TOL]
-    zero = np.zeros(1, dtype=X.dtype)[0]
-    part = 0.0
-    for r0 in range(start, stop_groups, ROW_GROUP):
-        _xh_group(X, r0, H, xh, zero)
-        if masked and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
-            part += _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2,
-                                  miss_ptr, miss_idx, rule, n_steps, s, sc,
-                                  Ct)
-        elif rule == R.CD_FRO:
-            R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
-                      vec[0])
-        else:
-            for r in range(ROW_GROUP):
-                R.mu_fro_row(xh[r], W[r0 + r], HHt, l1, l2, n_steps, tol,
-                             vec[0])
-        _accumulate_group(X, W, r0, A, B)
+    part = row_groups(family, X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
+                      miss_idx, rule, family, masked, n_steps, s, sc, start,
+                      stop_groups, A, B, Ct)
     for i in range(stop_groups, stop):
         if done.shape[0] and done[i]:
             continue
         part += _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-                           miss_ptr, miss_idx, rule, mode, n_steps, s, sc, A,
-                           B, Nt, Dt, v, Ct)
+                           miss_ptr, miss_idx, rule, family, masked, mode,
+                           n_steps, s, sc, A, B, Nt, Dt, v, Ct)
     return part
 
 
-@kernel(parallel=True)
-def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
-                miss_idx, rule, mode, n_steps, settings):
+@functools.lru_cache(maxsize=None)
+def _pass_dense_for(family, masked):
+    """The dense pass kernel compiled for one family of rules.
+
+    ``family`` and ``masked`` are constants of the kernel's closure, which
+    Numba types as literals: the routed calls below it compile that
+    family's code alone (see :func:`._dispatch.compiled_for`). Each kernel
+    is cached on disk under its own key.
+    """
+    @kernel(parallel=True)
+    def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                    miss_idx, rule, mode, n_steps, settings):
+        n, m = X.shape
+        k = W.shape[1]
+        check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
+                          miss_idx, settings)
+        A, B, Nt, Dt, v, Ct = stat_parts(mode & ACCUMULATE != 0, rule, k, m, X,
+                                         False, miss_ptr.shape[0] > 0)
+        obj = np.zeros(N_CHUNKS)
+        bounds = chunk_bounds(n)
+        for c in prange(N_CHUNKS):
+            obj[c] = _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                                  miss_ptr, miss_idx, rule, family, masked, mode,
+                                  n_steps, settings, bounds[c], bounds[c + 1],
+                                  A[c], B[c], Nt[c], Dt[c], v[c], Ct[c])
+        return (sum_chunks(A), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
+                sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
+
+    return interruptible(_pass_dense)
+
+
+def pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
+               rule, mode, n_steps, settings):
     """One pass of ``rule`` over the dense rows of ``X`` (n, m).
 
     ``W`` (n, k) is updated in place with ``H`` (k, m) fixed; ``Ht``,
@@ -243,7 +370,8 @@ def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     and ``miss_idx`` give each row's missing columns in CSR form (empty: no
     missing entry; X holds zeros there); ``mode`` is a bit set of
     ``ACCUMULATE`` and ``OBJECTIVE``; ``settings`` as indexed by ``L1 ..
-    STEP``.
+    STEP``. The kernel run is the one compiled for ``rule``'s family (see
+    :func:`._dispatch.compiled_for`).
 
     Returns ``(A, B, Nt, Dt, v, Ct, objective)``, summed over the chunks in
     chunk order in float64 (see :func:`stat_parts`; the objective is the sum
@@ -251,24 +379,9 @@ def _pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     divergence over all observed entries, with the new ``W``, plus the
     missing entries' corrections of ``_masked.accumulate_missing``).
     """
-    n, m = X.shape
-    k = W.shape[1]
-    check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
-                      miss_idx, settings)
-    A, B, Nt, Dt, v, Ct = stat_parts(mode & ACCUMULATE != 0, rule, k, m, X,
-                                     False, miss_ptr.shape[0] > 0)
-    obj = np.zeros(N_CHUNKS)
-    bounds = chunk_bounds(n)
-    for c in prange(N_CHUNKS):
-        obj[c] = _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-                              miss_ptr, miss_idx, rule, mode, n_steps,
-                              settings, bounds[c], bounds[c + 1], A[c], B[c],
-                              Nt[c], Dt[c], v[c], Ct[c])
-    return (sum_chunks(A), sum_chunks(B), sum_chunks(Nt), sum_chunks(Dt),
-            sum_chunks(v), sum_chunks(Ct), ordered_sum(obj))
-
-
-pass_dense = interruptible(_pass_dense)
+    run = _pass_dense_for(*compiled_for(rule, miss_ptr))
+    return run(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
+               rule, mode, n_steps, settings)
 
 
 @kernel()

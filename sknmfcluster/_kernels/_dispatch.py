@@ -11,7 +11,7 @@ import numpy as np
 from . import _masked as M
 from . import _rows as R
 from ._common import N_CHUNKS
-from ._jit import kernel
+from ._jit import kernel, routed
 from ._rows import ROW_GROUP
 
 #: Indices into the float64 ``settings`` array of a pass: the penalties on
@@ -90,78 +90,188 @@ def new_scratch(k, m, masked):
 
 
 @kernel()
-def apply_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
-               val, col, x_dense, mc, sc):
-    """Apply ``rule`` to row ``i`` of ``W`` (``w = W[i]``); return convergence.
+def _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+              aux_l2, val, col, x_dense, mc, sc):
+    """The Frobenius rules on a fully observed row."""
+    xh, vec, wg = sc[0], sc[1], sc[4]
+    l2 = s[L2]
+    if aux_l2.shape[0]:  # graph-regularised rows
+        for j in range(w.shape[0]):
+            xh[0, j] += aux[i, j]
+        l2 = l2 + aux_l2[i]
+    if rule == R.MU_FRO:
+        return R.mu_fro_row(xh[0], w, HHt, s[L1], l2, n_steps, s[TOL], vec[0])
+    return R.cd_rows(xh, W, i, 1, HHt, s[L1], l2, n_steps, s[TOL], wg,
+                     vec[0])
 
-    The row of X is given as its non-zeros ``val``/``col`` and densely as
-    ``x_dense`` (for the beta rule, and for coordinate descent on a mostly
-    missing row); for the Frobenius rules ``sc[0][0]`` must hold its ``x @
-    H.T``. ``mc`` holds the row's missing columns (sorted; empty for a fully
-    observed row, which goes through the unmasked code). The scratch ``hm``
-    of ``sc`` holds ``H[:, mc]`` on return where :func:`gathers_missing`
-    says so. ``aux`` is per rule: the graph pull ``strength * (S W)[i]`` of
-    the Frobenius rules (with ``aux_l2`` the matching extra l2 weight), the
-    candidate rows of the projected-gradient rules; zero rows when unused.
-    """
+
+@kernel()
+def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
+                     aux, aux_l2, val, col, x_dense, mc, sc):
+    """The Frobenius rules on a row that may have missing entries."""
     xh, vec, row, oc, wg, pg, order, hm, gram = sc
+    nm = mc.shape[0]
+    if not nm:
+        return _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
+                         aux, aux_l2, val, col, x_dense, mc, sc)
     l1, l2, tol = s[L1], s[L2], s[TOL]
     k = w.shape[0]
-    nm = mc.shape[0]
-    if rule == R.MU_FRO or rule == R.CD_FRO:
-        if aux_l2.shape[0]:  # graph-regularised rows
-            for j in range(k):
-                xh[0, j] += aux[i, j]
-            l2 = l2 + aux_l2[i]
-        if rule == R.MU_FRO and not nm:
-            return R.mu_fro_row(xh[0], w, HHt, l1, l2, n_steps, tol, vec[0])
-        if not nm:
-            return R.cd_rows(xh, W, i, 1, HHt, l1, l2, n_steps, tol, wg,
-                             vec[0])
-        path = masked_path(k, nm, Ht.shape[0], n_steps)
-        curv, whm = vec[2], row[1]
-        if path == OBSERVED_PATH:
-            count = M.observed_columns(Ht.shape[0], mc, oc)
-            M.gather_columns(H, oc[:count], hm)
-            if rule == R.MU_FRO:
-                return M.mu_fro_row_observed(xh[0], w, HHt, hm, count, l1, l2,
-                                             n_steps, tol, vec[0], row[2],
-                                             curv)
-            return M.cd_row_observed(x_dense, w, HHt, hm, oc[:count], l1, l2,
-                                     n_steps, tol, row[2], curv)
-        G, n_corrected = HHt, nm
-        if path == GRAM_PATH:
-            M.gram_observed(w, H, HHt, mc, hm, gram, curv)
-            G, n_corrected = gram, 0
-        else:
-            M.prepare_missing(w, Ht, HHt, mc, hm, curv, whm)
+    if aux_l2.shape[0]:
+        for j in range(k):
+            xh[0, j] += aux[i, j]
+        l2 = l2 + aux_l2[i]
+    path = masked_path(k, nm, Ht.shape[0], n_steps)
+    curv, whm = vec[2], row[1]
+    if path == OBSERVED_PATH:
+        count = M.observed_columns(Ht.shape[0], mc, oc)
+        M.gather_columns(H, oc[:count], hm)
         if rule == R.MU_FRO:
-            return M.mu_fro_row_masked(xh[0], w, G, hm, n_corrected, curv, l1,
-                                       l2, n_steps, tol, vec[0], whm)
-        return M.cd_row_masked(xh[0], w, G, hm, n_corrected, curv, l1, l2,
-                               n_steps, tol, whm)
-    if nm:  # H at the missing columns, for the KL and beta rules' sums
+            return M.mu_fro_row_observed(xh[0], w, HHt, hm, count, l1, l2,
+                                         n_steps, tol, vec[0], row[2], curv)
+        return M.cd_row_observed(x_dense, w, HHt, hm, oc[:count], l1, l2,
+                                 n_steps, tol, row[2], curv)
+    G, n_corrected = HHt, nm
+    if path == GRAM_PATH:
+        M.gram_observed(w, H, HHt, mc, hm, gram, curv)
+        G, n_corrected = gram, 0
+    else:
+        M.prepare_missing(w, Ht, HHt, mc, hm, curv, whm)
+    if rule == R.MU_FRO:
+        return M.mu_fro_row_masked(xh[0], w, G, hm, n_corrected, curv, l1,
+                                   l2, n_steps, tol, vec[0], whm)
+    return M.cd_row_masked(xh[0], w, G, hm, n_corrected, curv, l1, l2,
+                           n_steps, tol, whm)
+
+
+@kernel()
+def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+             aux_l2, val, col, x_dense, mc, sc):
+    """The KL rule; over the observed entries when ``mc`` is not empty."""
+    vec, hm = sc[1], sc[7]
+    k = w.shape[0]
+    nm = mc.shape[0]
+    hsum = Hsum
+    if nm:  # H at the missing columns, for the rule's sums
         M.gather_columns(H, mc, hm)
-    if rule == R.MU_KL:
-        hsum = Hsum
-        if nm:
-            M.observed_hsum(Hsum, hm, nm, vec[2])
-            hsum = vec[2][:k]
-            M.zero_unseen(w, hsum)
-        return R.mu_kl_row(val, col, w, Ht, hsum, l1, l2, n_steps, tol,
-                           vec[0], vec[1])
-    if rule == R.MU_BETA:
-        if nm:  # its sums run over the observed entries: only the
-            # components the row does not see need a decision (0, as above)
-            M.observed_hsum(Hsum, hm, nm, vec[2])
-            M.zero_unseen(w, vec[2][:k])
-        return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], l1, l2,
-                             n_steps, tol, row[1], row[2], row[3], vec[0], mc)
-    if nm:
+        M.observed_hsum(Hsum, hm, nm, vec[2])
+        hsum = vec[2][:k]
+        M.zero_unseen(w, hsum)
+    return R.mu_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps, s[TOL],
+                       vec[0], vec[1])
+
+
+@kernel()
+def _beta_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+               aux_l2, val, col, x_dense, mc, sc):
+    """The beta rule; over the observed entries when ``mc`` is not empty."""
+    vec, row, hm = sc[1], sc[2], sc[7]
+    nm = mc.shape[0]
+    if nm:  # its sums run over the observed entries: only the components
+        # the row does not see need a decision (0, as for KL)
+        M.gather_columns(H, mc, hm)
+        M.observed_hsum(Hsum, hm, nm, vec[2])
+        M.zero_unseen(w, vec[2][:w.shape[0]])
+    return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], s[L1], s[L2],
+                         n_steps, s[TOL], row[1], row[2], row[3], vec[0], mc)
+
+
+@kernel()
+def _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+             aux_l2, val, col, x_dense, mc, sc):
+    """The projected-gradient rules (no missing entries)."""
+    xh, pg, order = sc[0], sc[5], sc[6]
+    if mc.shape[0]:
         raise ValueError("the projected-gradient rules take no missing values")
-    kl = rule == R.PG_KL
-    return R.pg_row(kl, xh[0], HHt, val, col, Ht, Hsum, w, aux[i],
-                    s[RATIO], l1, l2, s[STEP], n_steps, tol, pg, order)
+    return R.pg_row(rule == R.PG_KL, xh[0], HHt, val, col, Ht, Hsum, w,
+                    aux[i], s[RATIO], s[L1], s[L2], s[STEP], n_steps, s[TOL],
+                    pg, order)
+
+
+@kernel()
+def _any_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+              aux_l2, val, col, x_dense, mc, sc):
+    """Every rule, chosen at run time (a caller without a literal family)."""
+    if rule == R.MU_FRO or rule == R.CD_FRO:
+        return _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht,
+                                HHt, Hsum, aux, aux_l2, val, col, x_dense, mc,
+                                sc)
+    if rule == R.MU_KL:
+        return _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
+                        aux, aux_l2, val, col, x_dense, mc, sc)
+    if rule == R.MU_BETA:
+        return _beta_rule(rule, s, n_steps, w, i, W, H, Ht, HHt,
+                          Hsum, aux, aux_l2, val, col, x_dense, mc, sc)
+    return _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+                    aux_l2, val, col, x_dense, mc, sc)
+
+
+#: The families of rules a pass is compiled for: the code of a pass is
+#: compiled once per family (and once more with the missing-entry paths),
+#: never for every rule at once (see :func:`compiled_for`).
+FRO_FAMILY, KL_FAMILY, BETA_FAMILY, PG_FAMILY = range(4)
+_FAMILY = {R.MU_FRO: FRO_FAMILY, R.CD_FRO: FRO_FAMILY, R.MU_KL: KL_FAMILY,
+           R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY, R.PG_KL: PG_FAMILY}
+_RULES = {(FRO_FAMILY, False): _fro_rule, (FRO_FAMILY, True): _fro_rule_masked,
+          (KL_FAMILY, False): _kl_rule, (KL_FAMILY, True): _kl_rule,
+          (BETA_FAMILY, False): _beta_rule, (BETA_FAMILY, True): _beta_rule,
+          (PG_FAMILY, False): _pg_rule, (PG_FAMILY, True): _pg_rule}
+
+
+def compiled_for(rule, miss_ptr):
+    """``(family, masked)``: the literal arguments that pick a pass's code.
+
+    The pass kernels take them as compile-time constants (Numba's
+    ``literally``), so that a fit compiles its rule family's code alone:
+    compiling every rule into one pass took minutes on a first run.
+    ``masked`` says whether the missing-entry paths are compiled in. Only
+    the Frobenius family has two versions, because its missing-entry paths
+    are most of its code; the KL and beta rules' are small and always in
+    (one version each to compile, not two), and the projected-gradient
+    rules take no missing values (they raise).
+    """
+    try:
+        family = _FAMILY[int(rule)]
+    except KeyError:
+        raise ValueError(f"pass: unknown rule {rule!r}") from None
+    if family == FRO_FAMILY:
+        return family, bool(miss_ptr.shape[0] > 0)
+    return family, family != PG_FAMILY
+
+
+def by_family(fro, kl, beta, pg, other=None):
+    """For :func:`._jit.routed`: the kernel of each family of rules.
+
+    ``other`` (default: ``pg``, whose code must choose at run time) serves a
+    caller without a literal family.
+    """
+    table = {FRO_FAMILY: fro, KL_FAMILY: kl, BETA_FAMILY: beta, PG_FAMILY: pg}
+    fallback = pg if other is None else other
+    return lambda family: table.get(family, fallback)
+
+
+def _rule_code(family, masked):
+    return _RULES.get((family, masked), _any_rule)
+
+
+apply_rule = routed(_rule_code, "apply_rule", """\
+apply_rule(family, masked, rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
+aux, aux_l2, val, col, x_dense, mc, sc)
+
+Apply ``rule`` to row ``i`` of ``W`` (``w = W[i]``); return convergence.
+
+Callable from kernels only: the code compiled for a call is the rule
+family's alone (:func:`_fro_rule` ... :func:`_pg_rule`), without the
+missing-entry paths unless ``masked`` (see :func:`compiled_for`). The row of
+X is given as its non-zeros ``val``/``col`` and densely as ``x_dense`` (for
+the beta rule, and for coordinate descent on a mostly missing row); for the
+Frobenius rules ``sc[0][0]`` must hold its ``x @ H.T``. ``mc`` holds the
+row's missing columns (sorted; empty for a fully observed row, which goes
+through the unmasked code). The scratch ``hm`` of ``sc`` holds ``H[:, mc]``
+on return where :func:`gathers_missing` says so. ``aux`` is per rule: the
+graph pull ``strength * (S W)[i]`` of the Frobenius rules (with ``aux_l2``
+the matching extra l2 weight), the candidate rows of the projected-gradient
+rules; zero rows when unused.
+""", keys=2)
 
 
 #: How the Frobenius rules treat a row with missing entries (see
@@ -205,7 +315,7 @@ def gathers_missing(rule, k, nm, m, n_steps):
 
 
 @kernel()
-def missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
+def _missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
     """Add the missing entries' share of row ``w`` after :func:`apply_rule`.
 
     :func:`._masked.accumulate_missing`, from the columns ``apply_rule``
@@ -215,6 +325,21 @@ def missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
     gathered = gathers_missing(rule, w.shape[0], mc.shape[0], Ht.shape[0],
                                n_steps)
     return M.accumulate_missing(w, Ht, mc, kl, Ct, sc[7], gathered, sc[2][1])
+
+
+@kernel()
+def _no_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
+    return 0.0
+
+
+missing_share = routed(
+    lambda masked: _no_share if masked is False else _missing_share,
+    "missing_share", """\
+missing_share(masked, rule, n_steps, w, Ht, mc, kl, Ct, sc)
+
+:func:`_missing_share` where ``masked``; nothing is compiled for a pass
+without missing entries.
+""")
 
 
 @kernel()

@@ -21,7 +21,8 @@ in front of the divisions.
 import numpy as np
 from numba import prange
 
-from ._common import EPSILON, N_CHUNKS, chunk_bounds, csr_row_times
+from ._common import (EPSILON, N_CHUNKS, chunk_bounds, csr_row_times,
+                      ordered_sum, sum_chunks)
 from ._jit import interruptible, kernel
 
 
@@ -80,13 +81,12 @@ def _symnmf_stats(data, indices, indptr, W, AW):
                 inner += wj * row[j]
                 for q in range(k):
                     G_local[j, q] += wj * W[i, q]
-        G_parts[c] = G_local
+        for j in range(k):
+            for q in range(k):
+                G_parts[c, j, q] = G_local[j, q]
         inner_parts[c] = inner
-    G = np.zeros((k, k))
-    inner = 0.0
-    for c in range(N_CHUNKS):
-        G += G_parts[c]
-        inner += inner_parts[c]
+    G = sum_chunks(G_parts)
+    inner = ordered_sum(inner_parts)
     return G, inner
 
 

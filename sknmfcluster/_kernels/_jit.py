@@ -18,6 +18,7 @@ import functools
 import warnings
 
 from numba import njit
+from numba.extending import overload
 
 #: Flags for the dot-product and axpy loops only: reassociation lets LLVM
 #: vectorise the reductions (about 3x here); no ``nnan``/``ninf``, which
@@ -68,3 +69,46 @@ def interruptible(dispatcher):
             raise
     call.dispatcher = dispatcher
     return call
+
+
+def routed(choose, name, doc, keys=1):
+    """A function for kernels whose code is picked when a call is compiled.
+
+    ``route(key, *args)`` (``route(key1, key2, *args)`` with ``keys=2``)
+    calls ``choose(key)(*args)``, where ``key`` is the *value* of a literal
+    argument (Numba's ``literally`` in the entry kernel, propagated through
+    the calls) and None for an ordinary one. Only the kernel chosen is
+    compiled into the caller: Numba types every branch of an ``if`` on a
+    run-time value, so a kernel that chooses among rules by an integer
+    compiles all of them. Callable from kernels only.
+    """
+    if keys == 1:
+        def route(key, *args):
+            raise TypeError(f"{name} is called from kernels only")
+
+        @overload(route, prefer_literal=True)
+        def _choose(key, *args):
+            target = choose(_literal(key))
+
+            def call(key, *args):
+                return target(*args)
+            return call
+    else:
+        def route(key, key2, *args):
+            raise TypeError(f"{name} is called from kernels only")
+
+        @overload(route, prefer_literal=True)
+        def _choose(key, key2, *args):
+            target = choose(_literal(key), _literal(key2))
+
+            def call(key, key2, *args):
+                return target(*args)
+            return call
+    route.__name__ = route.__qualname__ = name
+    route.__doc__ = doc
+    return route
+
+
+def _literal(numba_type):
+    """The value of a Numba literal type, or None for a non-literal one."""
+    return getattr(numba_type, "literal_value", None)
