@@ -23,7 +23,7 @@ from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
                         apply_rule, by_family, check_pass_shapes,
                         compiled_for, is_gram_rule, missing_share,
                         new_scratch, row_missing, stat_parts)
-from ._jit import interruptible, kernel, routed
+from ._jit import interruptible, kernel, nothing, routed
 from ._rows import ROW_GROUP
 
 
@@ -170,15 +170,8 @@ def _row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     return part
 
 
-@kernel()
-def _no_row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2,
-                   done, miss_ptr, miss_idx, rule, family, masked, mode,
-                   n_steps, s, sc, start, stop, At, B, Nt, Dt, v, Ct):
-    return 0.0
-
-
 row_groups = routed(
-    by_family(_row_groups, _no_row_groups, _no_row_groups, _no_row_groups,
+    by_family(_row_groups, nothing, nothing, nothing,
               other=_row_groups),
     "row_groups", """\
 row_groups(family, data, indices, indptr, W, ...)
@@ -188,14 +181,8 @@ without a literal family) only.
 """)
 
 
-@kernel()
-def _no_kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, start, stop,
-                vec, scatter, mode, Nt, v):
-    return 0.0
-
-
 kl_rows = routed(
-    by_family(_no_kl_rows, _kl_rows, _no_kl_rows, _no_kl_rows,
+    by_family(nothing, _kl_rows, nothing, nothing,
               other=_kl_rows),
     "kl_rows", """\
 kl_rows(family, data, indices, indptr, W, ...)

@@ -14,7 +14,7 @@ from numba import prange
 
 from . import _rows as R
 from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
-from ._jit import REDUCTION_MATH, interruptible, kernel, routed
+from ._jit import REDUCTION_MATH, interruptible, kernel, nothing, routed
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
                         by_family, check_pass_shapes, compiled_for,
                         is_gram_rule, missing_share, new_scratch, row_missing,
@@ -229,14 +229,8 @@ def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
     return part
 
 
-@kernel()
-def _no_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx,
-              rule, family, n_steps, s, sc, Ct):
-    return 0.0
-
-
 masked_group = routed(
-    lambda masked: _no_group if masked is False else _masked_group,
+    lambda masked: nothing if masked is False else _masked_group,
     "masked_group", """\
 masked_group(masked, X, r0, ...)
 
@@ -276,15 +270,8 @@ def _row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx, rule,
     return part
 
 
-@kernel()
-def _no_row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx,
-                   rule, family, masked, n_steps, s, sc, start, stop, A, B,
-                   Ct):
-    return 0.0
-
-
 row_groups = routed(
-    by_family(_row_groups, _no_row_groups, _no_row_groups, _no_row_groups,
+    by_family(_row_groups, nothing, nothing, nothing,
               other=_row_groups),
     "row_groups", """\
 row_groups(family, X, W, ...)

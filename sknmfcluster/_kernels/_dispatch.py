@@ -11,7 +11,7 @@ import numpy as np
 from . import _masked as M
 from . import _rows as R
 from ._common import N_CHUNKS
-from ._jit import kernel, routed
+from ._jit import kernel, nothing, routed
 from ._rows import ROW_GROUP
 
 #: Indices into the float64 ``settings`` array of a pass: the penalties on
@@ -327,13 +327,8 @@ def _missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
     return M.accumulate_missing(w, Ht, mc, kl, Ct, sc[7], gathered, sc[2][1])
 
 
-@kernel()
-def _no_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
-    return 0.0
-
-
 missing_share = routed(
-    lambda masked: _no_share if masked is False else _missing_share,
+    lambda masked: nothing if masked is False else _missing_share,
     "missing_share", """\
 missing_share(masked, rule, n_steps, w, Ht, mc, kl, Ct, sc)
 

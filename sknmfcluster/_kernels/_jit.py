@@ -71,6 +71,13 @@ def interruptible(dispatcher):
     return call
 
 
+@kernel()
+def nothing(*args):
+    """The kernel a :func:`routed` call compiles to where there is nothing to
+    do (the rows of another family, a pass without missing entries)."""
+    return 0.0
+
+
 def routed(choose, name, doc, keys=1):
     """A function for kernels whose code is picked when a call is compiled.
 
