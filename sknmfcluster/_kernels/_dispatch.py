@@ -220,9 +220,12 @@ _RULES = {(FRO_FAMILY, False): _fro_rule, (FRO_FAMILY, True): _fro_rule_masked,
 def compiled_for(rule, miss_ptr):
     """``(family, masked)``: the literal arguments that pick a pass's code.
 
-    The pass kernels take them as compile-time constants (Numba's
-    ``literally``), so that a fit compiles its rule family's code alone:
-    compiling every rule into one pass took minutes on a first run.
+    The pass kernels hold them as constants of their closure (one kernel
+    per key, ``_dense._pass_dense_for``), which Numba types as literals, so
+    that a fit compiles its rule family's code alone: compiling every rule
+    into one pass took minutes on a first run. (Not Numba's ``literally``
+    on an argument: a call from Python then compiles again, and fails, on
+    every call, about 30 ms each.)
     ``masked`` says whether the missing-entry paths are compiled in. Only
     the Frobenius family has two versions, because its missing-entry paths
     are most of its code; the KL and beta rules' are small and always in
