@@ -171,24 +171,20 @@ def _row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
 
 
 row_groups = routed(
-    by_family(_row_groups, nothing, nothing, nothing,
-              other=_row_groups),
+    by_family(_row_groups, nothing, nothing, nothing),
     "row_groups", """\
 row_groups(family, data, indices, indptr, W, ...)
 
-:func:`_row_groups`, compiled for the Frobenius family (and a caller
-without a literal family) only.
+:func:`_row_groups`, compiled for the Frobenius family only.
 """)
 
 
 kl_rows = routed(
-    by_family(nothing, _kl_rows, nothing, nothing,
-              other=_kl_rows),
+    by_family(nothing, _kl_rows, nothing, nothing),
     "kl_rows", """\
 kl_rows(family, data, indices, indptr, W, ...)
 
-:func:`_kl_rows`, compiled for the KL family (and a caller without a
-literal family) only.
+:func:`_kl_rows`, compiled for the KL family only.
 """)
 
 

@@ -271,13 +271,12 @@ def _row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx, rule,
 
 
 row_groups = routed(
-    by_family(_row_groups, nothing, nothing, nothing,
-              other=_row_groups),
+    by_family(_row_groups, nothing, nothing, nothing),
     "row_groups", """\
 row_groups(family, X, W, ...)
 
-:func:`_row_groups`, compiled for the Frobenius family (and a caller
-without a literal family) only: no other rule takes the grouped path.
+:func:`_row_groups`, compiled for the Frobenius family only: no other
+rule takes the grouped path.
 """)
 
 

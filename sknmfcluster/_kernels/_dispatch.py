@@ -90,15 +90,22 @@ def new_scratch(k, m, masked):
 
 
 @kernel()
+def _graph_pull(xh, aux, aux_l2, i, l2):
+    """Add a graph-regularised row's pull ``aux[i]`` to its ``x @ H.T``;
+    return its l2 weight (``l2`` without a graph term)."""
+    if aux_l2.shape[0] == 0:
+        return l2
+    for j in range(xh.shape[0]):
+        xh[j] += aux[i, j]
+    return l2 + aux_l2[i]
+
+
+@kernel()
 def _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
               aux_l2, val, col, x_dense, mc, sc):
     """The Frobenius rules on a fully observed row."""
     xh, vec, wg = sc[0], sc[1], sc[4]
-    l2 = s[L2]
-    if aux_l2.shape[0]:  # graph-regularised rows
-        for j in range(w.shape[0]):
-            xh[0, j] += aux[i, j]
-        l2 = l2 + aux_l2[i]
+    l2 = _graph_pull(xh[0], aux, aux_l2, i, s[L2])
     if rule == R.MU_FRO:
         return R.mu_fro_row(xh[0], w, HHt, s[L1], l2, n_steps, s[TOL], vec[0])
     return R.cd_rows(xh, W, i, 1, HHt, s[L1], l2, n_steps, s[TOL], wg,
@@ -114,12 +121,9 @@ def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
     if not nm:
         return _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
                          aux, aux_l2, val, col, x_dense, mc, sc)
-    l1, l2, tol = s[L1], s[L2], s[TOL]
+    l1, tol = s[L1], s[TOL]
     k = w.shape[0]
-    if aux_l2.shape[0]:
-        for j in range(k):
-            xh[0, j] += aux[i, j]
-        l2 = l2 + aux_l2[i]
+    l2 = _graph_pull(xh[0], aux, aux_l2, i, s[L2])
     path = masked_path(k, nm, Ht.shape[0], n_steps)
     curv, whm = vec[2], row[1]
     if path == OBSERVED_PATH:
@@ -187,34 +191,13 @@ def _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
                     pg, order)
 
 
-@kernel()
-def _any_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
-              aux_l2, val, col, x_dense, mc, sc):
-    """Every rule, chosen at run time (a caller without a literal family)."""
-    if rule == R.MU_FRO or rule == R.CD_FRO:
-        return _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht,
-                                HHt, Hsum, aux, aux_l2, val, col, x_dense, mc,
-                                sc)
-    if rule == R.MU_KL:
-        return _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
-                        aux, aux_l2, val, col, x_dense, mc, sc)
-    if rule == R.MU_BETA:
-        return _beta_rule(rule, s, n_steps, w, i, W, H, Ht, HHt,
-                          Hsum, aux, aux_l2, val, col, x_dense, mc, sc)
-    return _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
-                    aux_l2, val, col, x_dense, mc, sc)
-
-
 #: The families of rules a pass is compiled for: the code of a pass is
-#: compiled once per family (and once more with the missing-entry paths),
-#: never for every rule at once (see :func:`compiled_for`).
+#: compiled once per family (the Frobenius family once more with the
+#: missing-entry paths), never for every rule at once (see
+#: :func:`compiled_for`).
 FRO_FAMILY, KL_FAMILY, BETA_FAMILY, PG_FAMILY = range(4)
 _FAMILY = {R.MU_FRO: FRO_FAMILY, R.CD_FRO: FRO_FAMILY, R.MU_KL: KL_FAMILY,
            R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY, R.PG_KL: PG_FAMILY}
-_RULES = {(FRO_FAMILY, False): _fro_rule, (FRO_FAMILY, True): _fro_rule_masked,
-          (KL_FAMILY, False): _kl_rule, (KL_FAMILY, True): _kl_rule,
-          (BETA_FAMILY, False): _beta_rule, (BETA_FAMILY, True): _beta_rule,
-          (PG_FAMILY, False): _pg_rule, (PG_FAMILY, True): _pg_rule}
 
 
 def compiled_for(rule, miss_ptr):
@@ -241,19 +224,26 @@ def compiled_for(rule, miss_ptr):
     return family, family != PG_FAMILY
 
 
-def by_family(fro, kl, beta, pg, other=None):
+def by_family(fro, kl, beta, pg):
     """For :func:`._jit.routed`: the kernel of each family of rules.
 
-    ``other`` (default: ``pg``, whose code must choose at run time) serves a
-    caller without a literal family.
+    The family must be a compile-time constant (the pass kernels' closures
+    make it one); a kernel that passed an ordinary integer would otherwise
+    compile every family, the cost this dispatch exists to avoid.
     """
     table = {FRO_FAMILY: fro, KL_FAMILY: kl, BETA_FAMILY: beta, PG_FAMILY: pg}
-    fallback = pg if other is None else other
-    return lambda family: table.get(family, fallback)
+
+    def choose(family):
+        if family not in table:
+            raise TypeError("a routed call needs its rule family as a "
+                            f"compile-time constant, got {family!r}")
+        return table[family]
+    return choose
 
 
 def _rule_code(family, masked):
-    return _RULES.get((family, masked), _any_rule)
+    fro = _fro_rule if masked is False else _fro_rule_masked
+    return by_family(fro, _kl_rule, _beta_rule, _pg_rule)(family)
 
 
 apply_rule = routed(_rule_code, "apply_rule", """\

@@ -83,8 +83,9 @@ def routed(choose, name, doc, keys=1):
 
     ``route(key, *args)`` (``route(key1, key2, *args)`` with ``keys=2``)
     calls ``choose(key)(*args)``, where ``key`` is the *value* of a literal
-    argument (Numba's ``literally`` in the entry kernel, propagated through
-    the calls) and None for an ordinary one. Only the kernel chosen is
+    argument (a constant of the entry kernel's closure, which Numba types as
+    a literal and passes on through the calls) and None for an ordinary
+    one. Only the kernel chosen is
     compiled into the caller: Numba types every branch of an ``if`` on a
     run-time value, so a kernel that chooses among rules by an integer
     compiles all of them. Callable from kernels only.
