@@ -294,6 +294,37 @@ def test_import_and_kernels_work_without_a_writable_cache():
     assert result.stdout.split() == ["6.0", "1"]
 
 
+def test_kernel_cache_reads_and_writes_wait_for_other_processes(tmp_path):
+    # Regression: two processes filling one empty Numba cache could number
+    # two specializations of a kernel alike; a third process then loaded
+    # the wrong code and crashed (the test suite's workers hit it once:
+    # 45 tests failed with "'descr' is NULL"). The race itself is a matter
+    # of milliseconds and not reproducible on demand: this checks that
+    # every kernel's cache load and save take the lock, and that the lock
+    # holds across processes.
+    from sknmfcluster._kernels import _jit, _rows
+    cache = _rows.mu_kl_row._cache
+    assert cache.load_overload.__name__ == "locked"
+    assert cache.save_overload.__name__ == "locked"
+    released = tmp_path / "released"
+    with _jit._cache_lock(str(tmp_path)):
+        child = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(f"""
+                import os
+                from sknmfcluster._kernels import _jit
+                with _jit._cache_lock({str(tmp_path)!r}):
+                    print(os.path.exists({str(released)!r}))
+            """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            child.wait(timeout=5)  # it must still be waiting for the lock
+        except subprocess.TimeoutExpired:
+            pass
+        released.touch()
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert out.split() == ["True"]
+
+
 def test_import_leaves_the_openmp_wait_policy_alone():
     result = _run_python("""
         import os, sknmfcluster

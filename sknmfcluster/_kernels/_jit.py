@@ -5,7 +5,10 @@ the first run after installing pays the compile time. Where no cache
 location is writable (a read-only installation with no writable home, as for
 a service user or a read-only container image), Numba refuses ``cache=True``
 at decoration time; the kernels are then compiled in memory on every run,
-with one warning, instead of failing the import.
+with one warning, instead of failing the import. Several processes may
+fill one cache at once (``n_jobs`` in a grid search, test workers): each
+kernel's reads and writes of the cache are made one process at a time
+(:func:`_one_process_at_a_time`).
 
 :func:`interruptible` wraps an entry kernel so that Ctrl-C raises
 :class:`KeyboardInterrupt`: a signal that arrives while a kernel runs is
@@ -14,7 +17,10 @@ noticed when its result is boxed, which CPython reports as a
 ``KeyboardInterrupt``.
 """
 
+import contextlib
 import functools
+import os
+import threading
 import warnings
 
 from numba import njit
@@ -33,7 +39,7 @@ def kernel(parallel=False, fastmath=False):
     def decorate(function):
         options = {"parallel": parallel, "fastmath": fastmath}
         try:
-            return njit(cache=True, **options)(function)
+            return _one_process_at_a_time(njit(cache=True, **options)(function))
         except RuntimeError as exc:  # "cannot cache function ...: no locator"
             if not _UNCACHED:
                 _UNCACHED.append(str(exc))
@@ -44,6 +50,80 @@ def kernel(parallel=False, fastmath=False):
                     "to keep them.", RuntimeWarning, stacklevel=3)
             return njit(**options)(function)
     return decorate
+
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory file locks
+    fcntl = None
+
+_IN_PROCESS = threading.RLock()
+_HELD = {}  # directory -> depth, under _IN_PROCESS
+
+
+@contextlib.contextmanager
+def _cache_lock(directory):
+    """Hold an exclusive advisory lock on ``directory``'s lock file.
+
+    Re-entrant within a process (a load that loaded another kernel of the
+    same directory would not wait for itself). Without a lock (no
+    ``fcntl``, or the file cannot be opened) the body runs unlocked, as
+    Numba alone would run it.
+    """
+    with _IN_PROCESS:
+        if _HELD.get(directory):
+            _HELD[directory] += 1
+            try:
+                yield
+            finally:
+                _HELD[directory] -= 1
+            return
+        handle = None
+        if fcntl is not None:
+            try:
+                handle = open(os.path.join(directory, "sknmfcluster.lock"),
+                              "a")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError:
+                if handle is not None:
+                    handle.close()
+                handle = None
+        _HELD[directory] = 1
+        try:
+            yield
+        finally:
+            _HELD[directory] = 0
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+
+def _one_process_at_a_time(dispatcher):
+    """Make ``dispatcher``'s reads and writes of its disk cache exclusive.
+
+    Numba's cache keeps, per kernel, an index from signatures to numbered
+    data files; a write reads the index, takes the first free number and
+    writes both back. Two processes compiling different specializations of
+    one kernel at the same moment could take the same number: one data
+    file then held the other's code, and a third process loading it
+    crashed (``SystemError ... returned a result with an exception set``,
+    ``'descr' is NULL``; seen when the test suite's two workers and a
+    command-line subprocess filled an empty cache). The load and the save
+    of an overload (milliseconds, not the compile) now run under a lock
+    file in the cache's directory.
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    directory = getattr(cache, "_cache_path", None)
+    if directory is None:
+        return dispatcher
+    for name in ("load_overload", "save_overload"):
+        method = getattr(cache, name)
+
+        def locked(*args, _method=method):
+            with _cache_lock(directory):
+                return _method(*args)
+        setattr(cache, name, locked)
+    return dispatcher
 
 
 def _interrupted(exc):
