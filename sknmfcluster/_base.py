@@ -18,7 +18,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _dask, _engine, _problems, _storage
 from ._dask import is_dask_array
 from ._init import INITS, RANDOM_INITS, default_init, initialize
-from ._losses import BETA_LOSSES, NO_PENALTIES, Loss, beta_value, reconstruction_error
+from ._losses import (BETA_LOSSES, NO_PENALTIES, Loss, auto_solver, beta_value,
+                      reconstruction_error)
 
 #: Parameter descriptions shared by the estimators, substituted into their
 #: docstrings by :func:`fill_doc` so that they cannot drift apart.
@@ -33,12 +34,15 @@ SHARED_DOC = {
         spectra) or any float beta. For beta <= 0 the data may not contain
         zeros.""",
     "solver": """solver : {"auto", "cd", "mu"}, default="auto"
-        Update rule. ``"cd"``: coordinate descent (also called HALS), which
-        solves for one coefficient at a time exactly and needs far fewer
-        passes over ``X``; Frobenius loss only. ``"mu"``: multiplicative
+        Update rule. ``"cd"``: coordinate descent, which solves for one
+        coefficient at a time exactly and needs far fewer passes over ``X``:
+        HALS for the Frobenius loss, Newton steps per coefficient for
+        ``"kullback-leibler"`` (Hsieh & Dhillon 2011; X in memory, not with
+        ``partial_fit`` or fixed components). ``"mu"``: multiplicative
         updates (Lee & Seung; Fevotte & Idier's exponents for other betas),
         for every loss. ``"auto"`` is ``"cd"`` for the Frobenius loss and
-        ``"mu"`` otherwise. Both read ``X`` once per iteration.""",
+        ``"mu"`` otherwise. An iteration reads ``X`` once, twice for KL
+        coordinate descent (rows, then columns).""",
     "init": """init : {"random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default=None
         Initial factors. ``None`` means ``"nndsvda"`` when the rank is at most
         ``min(n_samples, n_features)`` and ``"random"`` otherwise.
@@ -191,15 +195,15 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         return Loss(beta_value(self.beta_loss))
 
     def _check_solver(self):
-        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` beyond Frobenius."""
+        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` where it has no rule."""
         loss = self._loss
         if self.solver == "auto":
-            return "cd" if loss.supports_cd else "mu"
+            return auto_solver(loss)
         if self.solver == "cd" and not loss.supports_cd:
             raise ValueError(
-                f"solver='cd' supports beta_loss='frobenius' only, not "
-                f"beta_loss={self.beta_loss!r}. Use solver='mu' (or 'auto') "
-                "with that loss.")
+                f"solver='cd' supports beta_loss='frobenius' and "
+                f"'kullback-leibler' only, not beta_loss={self.beta_loss!r}. "
+                "Use solver='mu' (or 'auto') with that loss.")
         return self.solver
 
     def _prepare_fit(self, X):

@@ -356,7 +356,7 @@ class NMFClusterer(ClusterMixin, OnlineFitMixin, _BaseNMF):
             raise ValueError(
                 "init='spectral' is the init of method='symmetric' only; "
                 f"method={self.method!r} takes the inits of plain NMF.")
-        if self.method == "graph" and not self._loss.supports_cd:
+        if self.method == "graph" and self._loss.beta != 2.0:
             raise ValueError(
                 "method='graph' supports beta_loss='frobenius' only: Cai et "
                 "al.'s update for other losses needs a dense n_samples x "

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_array
 
 from . import _problems, _storage
 from ._init import INITS, check_custom_factors, default_init, initialize
-from ._losses import BETA_LOSSES, Loss, Penalties, beta_value
+from ._losses import BETA_LOSSES, Loss, Penalties, auto_solver, beta_value
 
 
 @validate_params(
@@ -89,8 +89,9 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
         Beta-divergence :math:`D_\beta`, as in scikit-learn; the default is
         ``"frobenius"``.
     solver : {"auto", "cd", "mu"}, default="auto"
-        ``"cd"`` (Frobenius only) or ``"mu"``; ``"auto"`` is ``"cd"`` for the
-        Frobenius loss and ``"mu"`` otherwise.
+        ``"cd"`` (Frobenius and KL; for KL not with ``fixed_components``) or
+        ``"mu"``; ``"auto"`` is ``"cd"`` for the Frobenius loss and ``"mu"``
+        otherwise.
     tol : float, default=1e-4
         Relative decrease of the objective per iteration at which to stop;
         with ``update_H=False``, the relative change of a sample's codes.
@@ -143,7 +144,7 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
                     ensure_all_finite="allow-nan", input_name="X")
     loss = Loss(beta_value(beta_loss))
     if solver == "auto":
-        solver = "cd" if loss.supports_cd else "mu"
+        solver = auto_solver(loss)
     storage = _storage.prepare(X)
     loss.check_data(storage)
     n, m = X.shape

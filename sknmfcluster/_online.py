@@ -56,9 +56,12 @@ class OnlineNMF:
     """
 
     def __init__(self, loss, H, *, solver, penalties, max_iter, tol):
-        if solver == "cd" and not loss.supports_cd:
-            raise ValueError(f"solver='cd' supports the Frobenius loss only, "
-                             f"not beta_loss={loss.beta:g}; use solver='mu'.")
+        if solver == "cd" and loss.beta != 2.0:
+            raise ValueError(
+                f"partial_fit with solver='cd' supports the Frobenius loss "
+                f"only, not beta_loss={loss.beta:g}: it updates the "
+                "components from statistics kept between batches, which KL "
+                "coordinate descent does not have. Use solver='mu'.")
         self.loss, self.H, self.penalties = loss, H, penalties
         self.cd = solver == "cd"
         self.rule = K.CD_FRO if self.cd else loss.mu_rule

@@ -6,7 +6,7 @@ Each problem owns its factors and takes one iteration per ``step`` (see
 
 - :class:`PlainNMF`: ``min D_beta(X | W H) + penalties`` by alternating
   passes, multiplicative updates (any beta) or coordinate descent
-  (Frobenius).
+  (Frobenius and KL).
 - :class:`GNMF`: graph-regularised NMF (Cai, He, Han & Huang, IEEE TPAMI
   33, 2011), ``0.5 ||X - W H||_F^2 + 0.5 lambda trace(W.T L W)`` with
   ``L = D - S``, by their multiplicative updates (eq. 12).
@@ -40,6 +40,11 @@ INNER_H_CD = 1
 #: A KL or beta step needs ``W @ H`` afresh, which costs as much as the pass
 #: itself, so those losses take one step of each per pass.
 INNER_MU = 1
+#: Coordinate-descent sweeps per row (of W, then of H from the columns of X)
+#: and iteration under the KL loss. Each coordinate is already solved to
+#: convergence by Newton steps, which keep ``W @ H`` at the row's non-zeros
+#: up to date; a second sweep costs as much as the first.
+INNER_KL_CD = 1
 
 FROBENIUS = Loss(2.0)
 
@@ -61,6 +66,16 @@ class PlainNMF:
     ``storage``, updated in place. ``free``, a boolean mask over the rows of
     ``H``, holds the other rows fixed (components the user supplies and
     keeps while the rest are learned).
+
+    Coordinate descent under the KL loss (Hsieh & Dhillon, KDD 2011) cannot
+    update ``H`` from statistics: each coordinate of a column of ``H`` needs
+    ``W @ H`` at that column's non-zeros. Its iteration is therefore two
+    passes, over the rows of ``X`` (the codes) and over the rows of ``X.T``
+    (the components, from a column copy of X made once per fit), each row
+    solved by the same rule, and its objective is the exact divergence at
+    the new ``(W, H)``, evaluated every iteration (a logarithm per non-zero,
+    a small part of an iteration that costs several passes' worth of
+    Newton steps).
     """
 
     overflow_hint = ("the data, or the factors it leads to, overflow the "
@@ -70,14 +85,23 @@ class PlainNMF:
                  penalties=NO_PENALTIES, free=None):
         if solver == "cd" and not loss.supports_cd:
             raise ValueError(
-                "The coordinate-descent solver supports the Frobenius loss "
-                f"only, not beta_loss={loss.beta:g}; use solver='mu'.")
+                "The coordinate-descent solver supports the Frobenius and "
+                f"KL losses only, not beta_loss={loss.beta:g}; use "
+                "solver='mu'.")
         self.storage, self.loss, self.W, self.H = storage, loss, W, H
         self.penalties = penalties
         self.free = free  # rows of H that move; None: all
         self.cd = solver == "cd"
-        self.rule = K.CD_FRO if self.cd else loss.mu_rule
-        if self.cd:
+        self.kl_cd = self.cd and loss.beta == 1.0
+        if self.kl_cd:
+            check_kl_cd(storage, free)
+            self.columns = storage.transpose()
+            self.config_H = row_settings(l1=penalties.l1_H, l2=penalties.l2_H)
+            kl_rescale(storage, W, H)
+        self.rule = code_rule(loss, solver)
+        if self.kl_cd:
+            self.n_steps_W = INNER_KL_CD
+        elif self.cd:
             self.n_steps_W = INNER_W_CD
         else:
             self.n_steps_W = INNER_W_FRO if loss.beta == 2.0 else INNER_MU
@@ -93,6 +117,8 @@ class PlainNMF:
         return abs(previous)
 
     def step(self, evaluate):
+        if self.kl_cd:
+            return self._kl_cd_step(evaluate)
         factors = Factors(self.H)
         stats = self.w_pass(self.storage, self.W, factors, evaluate)
         H_before = self.H.copy() if evaluate else None
@@ -105,6 +131,19 @@ class PlainNMF:
         return (self.loss.objective(stats, self.storage.sq_norm, H_before,
                                     self.H)
                 + self.penalties.value(self.W, self.H if exact else H_before))
+
+    def _kl_cd_step(self, evaluate):
+        """One KL coordinate-descent iteration: the codes, then the components."""
+        self.storage.run_pass(self.W, Factors(self.H), K.CD_KL, 0,
+                              self.n_steps_W, self.config)
+        Ht = np.ascontiguousarray(self.H.T)
+        self.columns.run_pass(Ht, Factors(np.ascontiguousarray(self.W.T)),
+                              K.CD_KL, 0, INNER_KL_CD, self.config_H)
+        self.H[...] = Ht.T
+        if not evaluate:
+            return None
+        return (self.loss.divergence(self.storage, self.W, self.H)
+                + self.penalties.value(self.W, self.H))
 
     def w_pass(self, storage, W, factors, evaluate):
         """W-steps on every row of ``storage`` and the statistics for H."""
@@ -120,6 +159,52 @@ class PlainNMF:
     def result(self):
         root = float(np.sqrt(self.storage.scale))  # a power of two
         return _unscaled(self.W, root), _unscaled(self.H, root)
+
+
+def code_rule(loss, solver):
+    """The row rule of ``solver`` (``"cd"`` or ``"mu"``) under ``loss``."""
+    if solver == "cd":
+        return K.CD_KL if loss.beta == 1.0 else K.CD_FRO
+    return loss.mu_rule
+
+
+def kl_rescale(storage, W, H):
+    """Scale the start ``(W, H)`` in place so that ``sum(W H) = sum(X)``.
+
+    Both sums over the observed entries: the KL divergence of ``c W H`` is
+    smallest at that ``c`` whatever the factors, so the step never raises
+    the objective. Coordinate descent needs it: from a start whose product is far
+    too large (the NNDSVD starts are, by up to 50x on digits at rank 30),
+    the first sweep solves each coordinate against the others' excess,
+    sets most codes to exactly 0, and whole components die (a component
+    with no weight is never seen again). Multiplicative steps rescale
+    themselves; they need no such care.
+    """
+    total = float(storage.to_scipy().sum(dtype=np.float64))
+    product = float(W.sum(axis=0, dtype=np.float64)
+                    @ H.sum(axis=1, dtype=np.float64))
+    miss = storage.missing
+    if miss.count:  # the sums run over the observed entries
+        product -= K.missing_terms(miss.ptr, miss.idx, W,
+                                   np.ascontiguousarray(H.T))[0]
+    if total > 0.0 and product > 0.0:
+        root = np.sqrt(total / product)
+        W *= W.dtype.type(root)
+        H *= H.dtype.type(root)
+
+
+def check_kl_cd(storage, free):
+    """Raise a clear error where KL coordinate descent cannot update ``H``."""
+    if not storage.local:
+        raise ValueError(
+            "solver='cd' with beta_loss='kullback-leibler' updates the "
+            "components from the columns of X, which a Dask array does not "
+            "have in one place. Use solver='mu' (or 'auto') for Dask input.")
+    if free is not None:
+        raise ValueError(
+            "solver='cd' with beta_loss='kullback-leibler' cannot keep some "
+            "components fixed while it learns the others. Use solver='mu' "
+            "with fixed_components.")
 
 
 def h_step(H, stats, loss, *, cd, penalties, free=None):
@@ -305,7 +390,7 @@ def solve_codes(storage, H, loss, w0, *, max_iter, tol, solver="mu", l1=0.0,
     solve runs in the storage's scaled space, and in a scaled space of ``H``
     when ``H`` is out of the safe range.
     """
-    rule = K.CD_FRO if solver == "cd" else loss.mu_rule
+    rule = code_rule(loss, solver)
     s = storage.scale
     t = range_scale(float(np.max(H, initial=0.0)), H.dtype)
     H_s = H if t == 1.0 else np.ldexp(H, -int(np.log2(t))).astype(H.dtype)

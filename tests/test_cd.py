@@ -5,9 +5,12 @@ monotonicity and thread determinism are tested with MU's in test_engine.py."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.optimize import brentq
 from sklearn.datasets import load_digits
 
-from sknmfcluster import NMFClusterer, SparseNMF, _problems, _storage
+from sknmfcluster import (NMFClusterer, SparseNMF, _problems, _storage,
+                          non_negative_factorization)
+from sknmfcluster._kernels import _rows
 from sknmfcluster._init import initialize
 from sknmfcluster._losses import Loss, Penalties
 from sknmfcluster._storage import Stats
@@ -103,22 +106,117 @@ def test_dense_and_csr_cd_fits_agree():
                                atol=1e-12)
 
 
-def test_engine_rejects_cd_with_kl(X_dense):
+def test_engine_rejects_cd_beyond_frobenius_and_kl(X_dense):
     W, H = initialize(X_dense, 3, "random", np.random.RandomState(0))
-    with pytest.raises(ValueError, match="Frobenius loss only"):
-        fit_factors(_storage.prepare(X_dense), W, H, 1, 5, 0.0, solver="cd")
+    with pytest.raises(ValueError, match="Frobenius and KL losses only"):
+        fit_factors(_storage.prepare(X_dense), W, H, 1.5, 5, 0.0, solver="cd")
 
 
 @pytest.mark.parametrize("Estimator, params", [
     (NMFClusterer, {"n_clusters": 3, "method": "nmf"}),
     (SparseNMF, {"n_components": 3}),
 ])
-def test_cd_with_kl_raises_a_clear_error(Estimator, params, X_dense):
-    model = Estimator(**params, solver="cd", beta_loss="kullback-leibler")
+def test_cd_beyond_frobenius_and_kl_raises_a_clear_error(Estimator, params,
+                                                         X_dense):
+    model = Estimator(**params, solver="cd", beta_loss="itakura-saito")
     with pytest.raises(ValueError, match="solver='mu'"):
-        model.fit(X_dense)
-    # "auto" picks the multiplicative updates for KL
-    Estimator(**params, beta_loss="kullback-leibler").fit(X_dense)
+        model.fit(X_dense + 1.0)
+    # "auto" picks the multiplicative updates for KL; "cd" is a choice
+    auto = Estimator(**params, beta_loss="kullback-leibler", max_iter=30,
+                     random_state=0).fit(X_dense)
+    assert auto._check_solver() == "mu"
+    cd = Estimator(**params, beta_loss="kullback-leibler", solver="cd",
+                   max_iter=30, random_state=0).fit(X_dense)
+    assert cd.reconstruction_err_ < auto.reconstruction_err_
+
+
+def _kl_coordinate_minimum(x, h, a, hsum, l1, l2):
+    """argmin_{s >= 0} s (hsum + l1) + 0.5 l2 s^2 - sum(x log(a + s h)),
+    from the root of its derivative (brentq)."""
+    def slope(s):
+        return hsum + l1 + l2 * s - np.sum(x * h / (a + s * h))
+
+    low = 1e-300
+    if np.all(a[x > 0] + low * h[x > 0] > 0) and slope(low) >= 0:
+        return 0.0
+    high = 1.0
+    while slope(high) < 0:
+        high *= 2.0
+    return brentq(slope, low, high, xtol=1e-15, rtol=1e-14)
+
+
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (0.3, 0.5)])
+def test_kl_cd_row_minimises_each_coordinate_exactly(l1, l2):
+    # Each coordinate, in turn, lands on its own exact minimiser given the
+    # others (NumPy/SciPy reference): one that only a lone non-zero
+    # explains (column 3 is seen by component 0 alone: a log barrier at
+    # 0), one whose minimiser is exactly 0, and ordinary ones.
+    rng = np.random.RandomState(3)
+    k, m = 4, 12
+    H = rng.rand(k, m) + 0.05
+    H[1:, 3] = 0.0
+    H[3, :6] = 0.0  # component 3 lives on columns where x is 0 ...
+    H[3, 6:] = 5.0  # ... and costs a lot there
+    cols = np.array([0, 1, 2, 3, 4, 5, 9], dtype=np.int64)
+    x = np.array([3.0, 1.0, 4.0, 2.0, 6.0, 1.0, 0.5])
+    w0 = np.array([0.0, 2.0, 0.1, 0.7])
+    w = w0.copy()
+    Ht = np.ascontiguousarray(H.T)
+    hsum = H.sum(axis=1)
+    converged = _rows.cd_kl_row(x, cols, w, Ht, hsum, l1, l2, 1, 0.0,
+                                np.empty((k, m)), np.empty(m), np.empty(m))
+    assert not converged  # one sweep, tol 0: the row moved
+    expected = w0.copy()
+    for j in range(k):
+        a = expected @ H[:, cols] - expected[j] * H[j, cols]
+        expected[j] = _kl_coordinate_minimum(x, H[j, cols], a, hsum[j], l1,
+                                             l2)
+    np.testing.assert_allclose(w, expected, rtol=1e-9, atol=1e-300)
+    assert w[3] == 0.0 and w[0] > 0.0  # exact zero; the barrier respected
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_kl_cd_fit_reaches_in_fewer_iterations_what_mu_reaches(storage):
+    # The point of KL coordinate descent (Hsieh & Dhillon 2011): on digits
+    # at rank 10 from NNDSVDa (the default start), 60 iterations reach a
+    # lower divergence than 600 multiplicative ones (82,588 against 84,020;
+    # 40 against 400: 83,485 against 84,426). Not on every problem: from
+    # the same start on digits / 16 (NNDSVD zeroes its small entries at an
+    # absolute threshold, so the start differs) coordinate descent settled
+    # at 5,234 while the updates went on to 5,131.
+    X = load_digits().data
+    Xp = _kernel_input(X, storage)
+    W, H = initialize(X, 10, "nndsvda", np.random.RandomState(0))
+    cd = fit_factors(Xp, W.copy(), H.copy(), 1, 60, 0.0, solver="cd")
+    mu = fit_factors(Xp, W.copy(), H.copy(), 1, 600, 0.0, solver="mu")
+    assert divergence(Xp, cd.W, cd.H, 1) < divergence(Xp, mu.W, mu.H, 1)
+    # every iteration's objective is the exact divergence at its factors
+    assert cd.objective == pytest.approx(divergence(Xp, cd.W, cd.H, 1),
+                                         rel=1e-9)
+    assert np.all(np.diff(cd.history) <= 1e-9 * cd.history[1:])
+
+
+def test_kl_cd_starts_from_the_best_scale():
+    # From NNDSVDa (its product 49x too large on digits at rank 30) the
+    # first sweep killed 20 of 30 components before the start was rescaled
+    # to sum(W H) = sum(X); now at most one dies.
+    X = load_digits().data
+    W, H = initialize(X, 30, "nndsvda", np.random.RandomState(0))
+    res = fit_factors(_storage.prepare(X), W, H, 1, 1, 0.0, solver="cd")
+    assert (res.H.sum(axis=1) == 0).sum() <= 1
+
+
+def test_kl_cd_where_it_cannot_update_the_components():
+    X = low_rank(n=30) + 0.1
+    rng = np.random.RandomState(0)
+    W, H = rng.rand(30, 3) + 0.1, rng.rand(3, X.shape[1]) + 0.1
+    with pytest.raises(ValueError, match="fixed while it learns"):
+        non_negative_factorization(X, W=W, H=H, init="custom",
+                                   fixed_components=[0],
+                                   beta_loss="kullback-leibler", solver="cd",
+                                   max_iter=5)
+    with pytest.raises(ValueError, match="partial_fit with solver='cd'"):
+        SparseNMF(3, beta_loss="kullback-leibler", solver="cd").partial_fit(X)
 
 
 def test_cd_converges_in_fewer_passes_than_mu():

@@ -266,9 +266,10 @@ def test_cli_method_and_neighbours_reach_the_estimator(run, tmp_path):
 
 def test_cli_solver_reaches_the_estimator(run):
     code, _, err = run("digits", "--method", "nmf", "--solver", "cd",
-                       "--beta-loss", "kullback-leibler", "--no-kmeans")
+                       "--beta-loss", "itakura-saito", "--no-kmeans")
     assert code == 2
-    assert "solver='cd' supports beta_loss='frobenius' only" in _error(err)
+    assert ("solver='cd' supports beta_loss='frobenius' and "
+            "'kullback-leibler' only") in _error(err)
     code, out, _ = run("digits", "--method", "nmf", "--solver", "mu",
                        "--max-iter", "20", "--no-kmeans")
     assert code == 0 and "method='nmf'" in out

@@ -194,7 +194,7 @@ def test_no_missing_entry_in_a_row_is_the_unmasked_code_bit_for_bit(storage):
 
 
 @pytest.mark.parametrize("solver, beta", [("cd", 2), ("mu", 2), ("mu", 1),
-                                          ("mu", 1.5)])
+                                          ("cd", 1), ("mu", 1.5)])
 def test_dense_nan_equals_csr_with_stored_nan(solver, beta):
     X, Xn, mask = _planted(n=60, m=15, seed=7)
     zeros = np.random.RandomState(8).rand(*X.shape) < 0.2
@@ -213,7 +213,7 @@ def test_dense_nan_equals_csr_with_stored_nan(solver, beta):
 @given(n=st.integers(2, 20), m=st.integers(2, 8), k=st.integers(1, 3),
        seed=st.integers(0, 2**31 - 1), hidden=st.sampled_from([0.1, 0.5, 0.9]),
        rule=st.sampled_from([(2.0, "cd"), (2.0, "mu"), (1.0, "mu"),
-                             (0.5, "mu")]),
+                             (1.0, "cd"), (0.5, "mu")]),
        sparse=st.booleans())
 def test_masked_objective_never_increases(n, m, k, seed, hidden, rule, sparse):
     beta, solver = rule
@@ -393,7 +393,8 @@ def _unseen_problem():
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("beta, solver", [(2.0, "cd"), (2.0, "mu"),
-                                          (1.0, "mu"), (1.5, "mu")])
+                                          (1.0, "mu"), (1.0, "cd"),
+                                          (1.5, "mu")])
 def test_a_component_a_row_does_not_see_gets_code_zero(storage, beta, solver):
     # Regression: the observed part of component 0, computed as the whole
     # minus the missing part, cancelled to rounding noise; the MU step

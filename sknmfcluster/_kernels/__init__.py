@@ -26,10 +26,10 @@ from ._dispatch import (ACCUMULATE, BETA, GAMMA, GATHERED, L1, L2,
                         N_SETTINGS, OBJECTIVE, RATIO, STEP, TOL)
 from ._graph import csr_times_dense, symnmf_stats, symnmf_update
 from ._masked import UNSEEN
-from ._rows import CD_FRO, MU_BETA, MU_FRO, MU_KL, PG_FRO, PG_KL
+from ._rows import CD_FRO, CD_KL, MU_BETA, MU_FRO, MU_KL, PG_FRO, PG_KL
 
 __all__ = [
-    "ACCUMULATE", "BETA", "CD_FRO", "EPSILON", "GAMMA", "GATHERED", "L1",
+    "ACCUMULATE", "BETA", "CD_FRO", "CD_KL", "EPSILON", "GAMMA", "GATHERED", "L1",
     "L2", "MU_BETA", "MU_FRO", "MU_KL", "N_CHUNKS", "N_SETTINGS", "OBJECTIVE",
     "PG_FRO", "PG_KL", "RATIO", "STEP", "TOL", "chunk_bounds",
     "csr_times_dense", "divergence_csr", "divergence_dense",

@@ -57,6 +57,22 @@ def chunk_bounds(n_rows):
 
 
 @kernel(fastmath=REDUCTION_MATH)
+def dot_n(a, b, n):
+    """``a[:n] @ b[:n]`` (float64 vectors)."""
+    s = 0.0
+    for p in range(n):
+        s += a[p] * b[p]
+    return s
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def axpy_n(alpha, x, y, n):
+    """``y[:n] += alpha * x[:n]``."""
+    for p in range(n):
+        y[p] += alpha * x[p]
+
+
+@kernel(fastmath=REDUCTION_MATH)
 def dot(a, b):
     """``a @ b`` for two vectors, accumulated in float64."""
     s = 0.0

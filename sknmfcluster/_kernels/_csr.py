@@ -118,20 +118,26 @@ def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
 
 
 @kernel()
-def _kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, start, stop,
-             vec, scatter, mode, Nt, v):
+def _kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, rule, start,
+             stop, sc, scatter, mode, Nt, v):
     """Rows ``start .. stop`` of a KL pass without missing entries.
 
     The one-row code's dispatch costs more than the rule itself on short
     rows (about 10 non-zeros for text counts): this loop calls the rule
-    directly, as the Frobenius rows' grouped sweep does.
+    (multiplicative or coordinate descent) directly, as the Frobenius rows'
+    grouped sweep does.
     """
+    vec, row, hb = sc[1], sc[2], sc[7]
     part = 0.0
     objective = mode & OBJECTIVE != 0
     for i in range(start, stop):
         a, b = indptr[i], indptr[i + 1]
-        R.mu_kl_row(data[a:b], indices[a:b], W[i], Ht, Hsum, s[L1], s[L2],
-                    n_steps, s[TOL], vec[0], vec[1])
+        if rule == R.CD_KL:
+            R.cd_kl_row(data[a:b], indices[a:b], W[i], Ht, Hsum, s[L1],
+                        s[L2], n_steps, s[TOL], hb, row[1], row[2])
+        else:
+            R.mu_kl_row(data[a:b], indices[a:b], W[i], Ht, Hsum, s[L1],
+                        s[L2], n_steps, s[TOL], vec[0], vec[1])
         if scatter:
             part += R.kl_accumulate(data[a:b], indices[a:b], W[i], Ht, Nt,
                                     v[0], objective)
@@ -201,8 +207,12 @@ def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     m = Ht.shape[0]
     k = W.shape[1]
     missing = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if missing or rule == R.MU_BETA else 0, missing)
-    vec = sc[1]
+    width = m if missing else 0
+    if rule == R.CD_KL and not missing:  # the columns of H at a row's non-zeros
+        for i in range(start, stop):
+            width = max(width, indptr[i + 1] - indptr[i])
+    sc = new_scratch(k, m if missing or rule == R.MU_BETA else width, missing,
+                     width)
     accumulate = mode & ACCUMULATE != 0
     scatter = accumulate and mode & GATHERED == 0
     grouped = accumulate and rule == R.CD_FRO and aux_l2.shape[0] == 0
@@ -212,9 +222,11 @@ def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
                       aux, aux_l2, done, miss_ptr, miss_idx, rule, family,
                       masked, mode, n_steps, s, sc, start, stop_groups, At, B,
                       Nt, Dt, v, Ct)
-    if rule == R.MU_KL and not missing and done.shape[0] == 0:
+    if (rule == R.MU_KL or rule == R.CD_KL) and not missing \
+            and done.shape[0] == 0:
         return part + kl_rows(family, data, indices, indptr, W, Ht, Hsum, s,
-                               n_steps, start, stop, vec, scatter, mode, Nt, v)
+                               n_steps, rule, start, stop, sc, scatter, mode,
+                               Nt, v)
     for i in range(stop_groups, stop):
         if done.shape[0] and done[i]:
             continue

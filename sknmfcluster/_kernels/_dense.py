@@ -296,7 +296,8 @@ def _dense_chunk(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
     m = X.shape[1]
     k = W.shape[1]
     missing = miss_ptr.shape[0] > 0
-    sc = new_scratch(k, m if missing or not is_gram_rule(rule) else 0, missing)
+    sc = new_scratch(k, m if missing or not is_gram_rule(rule) else 0, missing,
+                     m if missing or rule == R.CD_KL else 0)
     grouped = mode & ACCUMULATE != 0 and aux_l2.shape[0] == 0 and (
         rule == R.MU_FRO or rule == R.CD_FRO)
     stop_groups = start + (stop - start) // ROW_GROUP * ROW_GROUP if grouped \

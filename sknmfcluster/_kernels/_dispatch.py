@@ -64,7 +64,7 @@ def check_pass_shapes(n, m, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
 
 
 @kernel()
-def new_scratch(k, m, masked):
+def new_scratch(k, m, masked, width):
     """Work space of one chunk of rows, allocated once per chunk.
 
     ``xh`` (ROW_GROUP, k): ``x @ H.T`` of the rows at hand; ``vec`` (3,
@@ -74,8 +74,10 @@ def new_scratch(k, m, masked):
     ``wg`` (ROW_GROUP, k): rows swept by coordinate descent; ``pg`` and
     ``order``: projected-gradient work space; ``hm`` (k, m if ``masked``
     else 0): the columns of ``H`` at a row's missing (or observed) entries,
-    contiguous, and ``gram`` (k, k if ``masked``): a row's own Gram matrix.
-    ``m`` is 0 when the rule needs no row-sized space. Rows with missing
+    contiguous (``width`` columns: ``m`` for masked rows, a row's non-zeros
+    for the KL coordinate descent, else 0), and ``gram`` (k, k if
+    ``masked``): a row's own Gram matrix. ``m`` is 0 when the rule needs no
+    row-sized space. Rows with missing
     entries use ``row[1]`` and ``row[2]`` for their corrections, ``col`` for
     their observed columns and ``vec[2]`` for the row's own diagonal or row
     sums of ``H`` (which also mark the components the row does not see,
@@ -85,7 +87,7 @@ def new_scratch(k, m, masked):
             np.zeros((5, m)), np.empty(m, dtype=np.int64),
             np.empty((ROW_GROUP, k)), np.empty((R.PG_SCRATCH, k)),
             np.empty(k, dtype=np.int64),
-            np.empty((k, m if masked else 0)),
+            np.empty((k, width)),
             np.empty((k if masked else 0, k)))
 
 
@@ -150,8 +152,8 @@ def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
 @kernel()
 def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
              aux_l2, val, col, x_dense, mc, sc):
-    """The KL rule; over the observed entries when ``mc`` is not empty."""
-    vec, hm = sc[1], sc[7]
+    """The KL rules; over the observed entries when ``mc`` is not empty."""
+    vec, row, hm = sc[1], sc[2], sc[7]
     k = w.shape[0]
     nm = mc.shape[0]
     hsum = Hsum
@@ -160,6 +162,9 @@ def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
         M.observed_hsum(Hsum, hm, nm, vec[2])
         hsum = vec[2][:k]
         M.zero_unseen(w, hsum)
+    if rule == R.CD_KL:  # hm now receives the row's non-zero columns
+        return R.cd_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps,
+                           s[TOL], hm, row[1], row[2])
     return R.mu_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps, s[TOL],
                        vec[0], vec[1])
 
@@ -197,7 +202,8 @@ def _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
 #: :func:`compiled_for`).
 FRO_FAMILY, KL_FAMILY, BETA_FAMILY, PG_FAMILY = range(4)
 _FAMILY = {R.MU_FRO: FRO_FAMILY, R.CD_FRO: FRO_FAMILY, R.MU_KL: KL_FAMILY,
-           R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY, R.PG_KL: PG_FAMILY}
+           R.CD_KL: KL_FAMILY, R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY,
+           R.PG_KL: PG_FAMILY}
 
 
 def compiled_for(rule, miss_ptr):
@@ -298,9 +304,11 @@ def gathers_missing(rule, k, nm, m, n_steps):
     """Whether :func:`apply_rule` leaves ``H[:, mc]`` in the scratch ``hm``.
 
     Every rule does for a row with missing entries, except the Frobenius
-    rules when they work from the observed columns (:func:`masked_path`).
+    rules when they work from the observed columns (:func:`masked_path`)
+    and the KL coordinate descent (which reuses ``hm`` for the row's
+    non-zero columns).
     """
-    if nm == 0:
+    if nm == 0 or rule == R.CD_KL:
         return False
     if rule == R.MU_FRO or rule == R.CD_FRO:
         return masked_path(k, nm, m, n_steps) != OBSERVED_PATH

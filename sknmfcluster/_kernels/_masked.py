@@ -20,7 +20,7 @@ that row, whichever rule and path is taken.
 
 import numpy as np
 
-from ._common import EPSILON, dot
+from ._common import EPSILON, axpy_n, dot, dot_n
 from ._jit import REDUCTION_MATH, kernel
 from ._rows import _settle
 
@@ -52,22 +52,6 @@ def gather_columns(H, cols, out):
             o[p] = h[cols[p]]
 
 
-@kernel(fastmath=REDUCTION_MATH)
-def _dot_n(a, b, n):
-    """``a[:n] @ b[:n]``."""
-    s = 0.0
-    for p in range(n):
-        s += a[p] * b[p]
-    return s
-
-
-@kernel(fastmath=REDUCTION_MATH)
-def _axpy_n(alpha, x, y, n):
-    """``y[:n] += alpha * x[:n]``."""
-    for p in range(n):
-        y[p] += alpha * x[p]
-
-
 @kernel()
 def missing_wh(w, hm, nm, out):
     """``out[p] = (w @ H)[mc[p]]`` at the row's ``nm`` missing columns.
@@ -77,7 +61,7 @@ def missing_wh(w, hm, nm, out):
     for p in range(nm):
         out[p] = 0.0
     for j in range(w.shape[0]):
-        _axpy_n(np.float64(w[j]), hm[j], out, nm)
+        axpy_n(np.float64(w[j]), hm[j], out, nm)
 
 
 @kernel()
@@ -140,7 +124,7 @@ def _observed_diagonal(HHt, curv, w, whm, hm, nm):
         if curv[j] <= UNSEEN * HHt[j, j]:
             curv[j] = 0.0
         if curv[j] == 0.0 and w[j] != 0.0:
-            _axpy_n(-np.float64(w[j]), hm[j], whm, nm)
+            axpy_n(-np.float64(w[j]), hm[j], whm, nm)
             w[j] = 0.0
 
 
@@ -159,7 +143,7 @@ def gram_observed(w, H, HHt, mc, hm, G, curv):
     gather_columns(H, mc, hm)
     for j in range(k):
         for q in range(j, k):
-            G[j, q] = G[q, j] = HHt[j, q] - _dot_n(hm[j], hm[q], nm)
+            G[j, q] = G[q, j] = HHt[j, q] - dot_n(hm[j], hm[q], nm)
         curv[j] = G[j, j]
     _observed_diagonal(HHt, curv, w, curv, hm, 0)  # no w @ H_m to follow
 
@@ -186,7 +170,7 @@ def mu_fro_row_masked(xh, w, G, hm, nm, curv, l1, l2, n_steps, tol, new,
             if curv[j] == 0.0:  # not seen: stays 0
                 new[j] = 0.0
                 continue
-            den = l1 + l2 * w[j] + dot(G[j], w) - _dot_n(hm[j], whm, nm)
+            den = l1 + l2 * w[j] + dot(G[j], w) - dot_n(hm[j], whm, nm)
             den = max(den, l1 + (l2 + curv[j]) * w[j])
             new[j] = w[j] * xh[j] / max(den, EPSILON)
         change, largest = _settle(w, new, k)
@@ -222,13 +206,13 @@ def cd_row_masked(xh, w, G, hm, nm, curv, l1, l2, n_steps, tol, whm):
             if curv[j] == 0.0:  # not seen: stays 0
                 continue
             grad = (dot(G[j], w) - xh[j] + l1 + l2 * w[j]
-                    - _dot_n(hm[j], whm, nm))
+                    - dot_n(hm[j], whm, nm))
             old = w[j]
             new = max(old - grad / (curv[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
-                _axpy_n(delta, hm[j], whm, nm)
+                axpy_n(delta, hm[j], whm, nm)
             change = max(change, abs(delta))
             largest = max(largest, new)
         if change <= tol * largest:
@@ -258,7 +242,7 @@ def _observed_curvature(HHt, ho, no, w, curv):
     set to 0.
     """
     for j in range(w.shape[0]):
-        curv[j] = _dot_n(ho[j], ho[j], no)
+        curv[j] = dot_n(ho[j], ho[j], no)
     _observed_diagonal(HHt, curv, w, curv, ho, 0)  # no w @ H_m to follow
 
 
@@ -279,20 +263,20 @@ def cd_row_observed(x, w, HHt, ho, oc, l1, l2, n_steps, tol, residual, hess):
     for p in range(no):
         residual[p] = x[oc[p]]
     for j in range(k):
-        _axpy_n(-np.float64(w[j]), ho[j], residual, no)
+        axpy_n(-np.float64(w[j]), ho[j], residual, no)
     for _ in range(n_steps):
         change = 0.0
         largest = 0.0
         for j in range(k):
             if hess[j] == 0.0:  # not seen: stays 0
                 continue
-            grad = l1 + l2 * w[j] - _dot_n(ho[j], residual, no)
+            grad = l1 + l2 * w[j] - dot_n(ho[j], residual, no)
             old = w[j]
             new = max(old - grad / (hess[j] + l2), 0.0)
             delta = new - old
             if delta != 0.0:
                 w[j] = new
-                _axpy_n(-delta, ho[j], residual, no)
+                axpy_n(-delta, ho[j], residual, no)
             change = max(change, abs(delta))
             largest = max(largest, new)
         if change <= tol * largest:
@@ -318,7 +302,7 @@ def mu_fro_row_observed(xh, w, HHt, ho, no, l1, l2, n_steps, tol, new, wh,
             if curv[j] == 0.0:  # not seen: stays 0
                 new[j] = 0.0
                 continue
-            den = l1 + l2 * w[j] + _dot_n(ho[j], wh, no)
+            den = l1 + l2 * w[j] + dot_n(ho[j], wh, no)
             new[j] = w[j] * xh[j] / max(den, EPSILON)
         change, largest = _settle(w, new, k)
         if change <= tol * largest:
