@@ -135,6 +135,13 @@ class EngineMU(Engine):
     solver = "mu"
 
 
+class EngineCD(Engine):
+    """The engine with coordinate descent (KL: Newton steps per coordinate)."""
+
+    name, label = "ours-cd", "sknmfcluster engine (fit_plain, solver='cd')"
+    solver = "cd"
+
+
 class Estimator(Solver):
     """The full ``NMFClusterer.fit`` (validation, engine, code re-solve, labels),
     with ``method="nmf"`` where the estimator has a ``method`` parameter.
@@ -245,6 +252,8 @@ def solvers_for(problem, include_cd):
     classes = [Engine, Estimator, SklearnMU]
     if problem.beta == 2:
         classes.insert(1, EngineMU)
+    else:
+        classes.insert(1, EngineCD)
     if include_cd and problem.beta == 2:
         classes.append(SklearnCD)
     classes.append(SklearnMiniBatch)
