@@ -88,6 +88,7 @@ def _worker(spec):
     W0, H0 = np.load(folder / "W0.npy"), np.load(folder / "H0.npy")
     problem = _solvers.Problem(X, W0, H0, spec["beta"])
     classes = {cls.name: cls for cls in (_solvers.Engine, _solvers.EngineMU,
+                                         _solvers.EngineCD,
                                          _solvers.Estimator,
                                          _solvers.SklearnMU, _solvers.SklearnCD,
                                          _solvers.SklearnMiniBatch)}

@@ -221,9 +221,10 @@ def _add_model_options(cluster):
                               "itakura-saito or a number beta (default: "
                               "frobenius)")
     cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
-                         help="update rule: coordinate descent or multiplicative "
-                              "updates (default: auto, cd for frobenius and mu "
-                              "for the other losses)")
+                         help="update rule: coordinate descent (frobenius and "
+                              "kullback-leibler) or multiplicative updates "
+                              "(default: auto, cd for frobenius and mu for "
+                              "the other losses)")
     cluster.add_argument("--init",
                          choices=("spectral", "random", "nndsvd", "nndsvda",
                                   "nndsvdar"),
