@@ -184,14 +184,6 @@ FLAT_SLOPE = 1e-12
 
 
 @kernel()
-def _kl_term(x, h, a, s):
-    """One non-zero's share of :func:`_kl_newton_terms`."""
-    inv = 1.0 / max(a + s * h, EPSILON)
-    xt = x * h * inv
-    return xt, xt * h * inv, xt * a * inv
-
-
-@kernel()
 def _kl_newton_terms(x_val, hj, a, s, nnz):
     """The data's sums of a coordinate's KL derivatives at the value ``s``.
 
@@ -200,40 +192,21 @@ def _kl_newton_terms(x_val, hj, a, s, nnz):
     ``sum(x h / wh)``, ``sum(x h^2 / wh^2)`` and ``sum(x h a / wh^2)``.
     The third is ``s`` times the second minus the first without their
     cancellation, which is total next to a non-zero that only this
-    coordinate explains (``a`` 0, both terms ``x / s``). Four interleaved
-    partial sums added in a fixed order, not fastmath: its reassociation
-    order depends on the caller, and the dense and the CSR pass then
-    decided a coordinate at 0 differently (their fits drifted 1 % apart in
-    30 iterations).
+    coordinate explains (``a`` 0, both terms ``x / s``). Not fastmath: its
+    reassociation order depends on the caller, and the dense and the CSR
+    pass then decided a coordinate at 0 differently (their fits drifted
+    1 % apart in 30 iterations).
     """
-    g0 = g1 = g2 = g3 = 0.0
-    c0 = c1 = c2 = c3 = 0.0
-    d0 = d1 = d2 = d3 = 0.0
-    stop = nnz - nnz % 4
-    for p in range(0, stop, 4):
-        u, v, w = _kl_term(x_val[p], hj[p], a[p], s)
-        g0 += u
-        c0 += v
-        d0 += w
-        u, v, w = _kl_term(x_val[p + 1], hj[p + 1], a[p + 1], s)
-        g1 += u
-        c1 += v
-        d1 += w
-        u, v, w = _kl_term(x_val[p + 2], hj[p + 2], a[p + 2], s)
-        g2 += u
-        c2 += v
-        d2 += w
-        u, v, w = _kl_term(x_val[p + 3], hj[p + 3], a[p + 3], s)
-        g3 += u
-        c3 += v
-        d3 += w
-    for p in range(stop, nnz):
-        u, v, w = _kl_term(x_val[p], hj[p], a[p], s)
-        g0 += u
-        c0 += v
-        d0 += w
-    return ((g0 + g1) + (g2 + g3), (c0 + c1) + (c2 + c3),
-            (d0 + d1) + (d2 + d3))
+    g = 0.0
+    c = 0.0
+    d = 0.0
+    for p in range(nnz):
+        inv = 1.0 / max(a[p] + s * hj[p], EPSILON)
+        xt = x_val[p] * hj[p] * inv
+        g += xt
+        c += xt * hj[p] * inv
+        d += xt * a[p] * inv
+    return g, c, d
 
 
 @kernel()
