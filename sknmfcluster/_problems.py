@@ -93,13 +93,12 @@ class PlainNMF:
         self.free = free  # rows of H that move; None: all
         self.cd = solver == "cd"
         self.kl_cd = self.cd and loss.beta == 1.0
+        self.rule = code_rule(loss, solver)
         if self.kl_cd:
             check_kl_cd(storage, free)
             self.columns = storage.transpose()
             self.config_H = row_settings(l1=penalties.l1_H, l2=penalties.l2_H)
             kl_rescale(storage, W, H)
-        self.rule = code_rule(loss, solver)
-        if self.kl_cd:
             self.n_steps_W = INNER_KL_CD
         elif self.cd:
             self.n_steps_W = INNER_W_CD
