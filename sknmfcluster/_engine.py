@@ -50,6 +50,8 @@ VERBOSE_EVERY = 10
 #: Ctrl-C, which Python only sees between calls, stops a long solve quickly.
 WORK_PER_CALL = 2e8
 
+_NO_L2 = np.zeros(0)
+
 
 @dataclass
 class FitResult:
@@ -240,25 +242,42 @@ def solve_rows(storage, W, factors, rule, config, *, max_iter, aux=None,
     rows are solved in blocks of bounded work, and a row needing more than
     that in steps of bounded count, so that Ctrl-C stops a long solve
     quickly; neither changes any row's result.
+
+    The Frobenius rules on rows without missing entries need only ``x @
+    H.T`` of each row: it is computed once per block and the rows are
+    solved from it (``_kernels.solve_fro_rows``, the pass's own one-row
+    arithmetic, bit for bit), so that a solve does not compile the large
+    pass kernels, unless this process has already run that pass on such
+    arrays (after a fit): then it takes the pass, at no compile cost.
     """
     n = storage.shape[0]
     k = W.shape[1]
     row_work = storage.n_entries / max(n, 1) * k + k * k
     steps = int(max(1, min(max_iter, WORK_PER_CALL // row_work)))
     block = int(max(1, WORK_PER_CALL // (row_work * steps)))
+    from_xh = (rule in (K.MU_FRO, K.CD_FRO) and not storage.masked
+               and not storage.pass_has_run(W, factors, rule))
     with engine_threads(storage.n_entries * k):
         for start in range(0, n, block):
             stop = min(n, start + block)
             part = storage.rows(start, stop) if (start, stop) != (0, n) \
                 else storage
             done = np.zeros(stop - start, dtype=np.bool_)
+            aux_part = None if aux is None else aux[start:stop]
+            aux_l2_part = None if aux_l2 is None else aux_l2[start:stop]
+            XHt = part.xh(factors) if from_xh else None
             for taken in range(0, max_iter, steps):
-                part.run_pass(
-                    W[start:stop], factors, rule, 0,
-                    min(steps, max_iter - taken), config,
-                    aux=None if aux is None else aux[start:stop],
-                    aux_l2=None if aux_l2 is None else aux_l2[start:stop],
-                    done=done)
+                n_steps = min(steps, max_iter - taken)
+                if from_xh:
+                    K.solve_fro_rows(
+                        XHt, W[start:stop], factors.HHt,
+                        np.zeros((0, k)) if aux_part is None else aux_part,
+                        _NO_L2 if aux_l2_part is None else aux_l2_part,
+                        done, rule, n_steps, config)
+                else:
+                    part.run_pass(W[start:stop], factors, rule, 0, n_steps,
+                                  config, aux=aux_part, aux_l2=aux_l2_part,
+                                  done=done)
                 if done.all():
                     break
     return W

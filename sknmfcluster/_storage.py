@@ -189,6 +189,17 @@ class Dense(_Local):
             rule, mode, n_steps, settings)
         return Stats(A, B, Nt.T, Dt.T, v.ravel(), Ct.T, obj)
 
+    def xh(self, factors):
+        """``X @ H.T`` (n, k) in float64, a row at a time (``_kernels.xh_dense``)."""
+        out = np.empty((self.shape[0], factors.H.shape[0]))
+        K.xh_dense(self.X, factors.H, out)
+        return out
+
+    def pass_has_run(self, W, factors, rule):
+        """Whether this process has run the pass of ``rule`` on such arrays."""
+        return K.pass_dense_has_run(self.X, W, factors.H, rule,
+                                    self.missing.ptr)
+
     def divergence(self, W, H, beta):
         """Beta-divergence between X and ``W @ H`` over the observed entries.
 
@@ -288,6 +299,17 @@ class Csr(_Local):
                                           bool(mode & K.OBJECTIVE))
             obj += part  # the row pass summed the missing entries' share
         return Stats(At.T, B, Nt.T, Dt.T, v.ravel(), Ct.T, obj)
+
+    def xh(self, factors):
+        """``X @ H.T`` (n, k) in float64, a row at a time (``csr_times_dense``)."""
+        out = np.empty((self.shape[0], factors.H.shape[0]))
+        K.csr_times_dense(self.data, self.indices, self.indptr, factors.Ht, out)
+        return out
+
+    def pass_has_run(self, W, factors, rule):
+        """Whether this process has run the pass of ``rule`` on such arrays."""
+        return K.pass_csr_has_run(self.data, self.indices, self.indptr, W,
+                                  factors.H, rule, self.missing.ptr)
 
     def divergence(self, W, H, beta):
         """Beta-divergence between X and ``W @ H``, never forming ``W @ H``.

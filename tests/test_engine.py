@@ -360,3 +360,65 @@ def test_a_routed_call_compiles_the_chosen_kernel_only():
     assert ordinary(1, 3.0) == 3.5 and len(either.signatures) == 1
     with pytest.raises(TypeError, match="called from kernels only"):
         route(1, 3.0)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", [_kernels.MU_FRO, _kernels.CD_FRO])
+def test_frobenius_solve_from_xh_is_the_pass_row_code(storage, dtype, rule):
+    # solve_rows takes x @ H.T once and solves from it; every row must come
+    # out bit for bit as from the pass's one-row code, the graph pull,
+    # penalties and the stopping test included
+    X = low_rank(n=45, m=11, k=3, dtype=dtype)
+    X[7] = 0.0  # an empty row
+    Xp = _kernel_input(X, storage)
+    W0, H = _factors(45, 11, 4, dtype=dtype)
+    factors = Factors(H)
+    rng = np.random.RandomState(3)
+    aux, aux_l2 = rng.rand(45, 4), rng.rand(45)
+    config = row_settings(l1=0.01, l2=0.02, tol=1e-3)
+    for pull in (False, True):
+        extra = {"aux": aux, "aux_l2": aux_l2} if pull else {}
+        W_solve = W0.copy()
+        _engine.solve_rows(Xp, W_solve, factors, rule, config, max_iter=40,
+                           **extra)
+        W_pass, done = W0.copy(), np.zeros(45, dtype=np.bool_)
+        Xp.run_pass(W_pass, factors, rule, 0, 40, config, done=done, **extra)
+        np.testing.assert_array_equal(W_solve, W_pass)
+        assert done.any() and not np.array_equal(W_solve, W0)
+
+
+def test_the_default_method_compiles_no_pass_kernel(monkeypatch, digits):
+    # the pass kernels carry every rule and the statistics of a fit and
+    # take most of a first run's compile time; fitting the default
+    # (graph) method and predicting with it solve rows only, from X @ H.T
+    from sknmfcluster import NMFClusterer
+    from sknmfcluster._kernels import _csr, _dense, _dispatch
+
+    def refuse(*key):
+        raise AssertionError(f"a pass kernel was built for {key}")
+
+    monkeypatch.setattr(_dense, "_pass_dense_for", refuse)
+    monkeypatch.setattr(_csr, "_pass_csr_for", refuse)
+    monkeypatch.setattr(_dispatch, "_PASSES_RUN", set())  # a fresh process
+    X = digits[0][:300]
+    model = NMFClusterer(n_clusters=5, random_state=0).fit(X)
+    model.predict(X[:20])
+    model.transform(sp.csr_matrix(X[:20]))
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_a_solve_after_a_fit_takes_the_pass_it_has(monkeypatch, storage):
+    # after a fit, the pass kernel is compiled: transform takes it rather
+    # than compiling the solve kernels too (the results are the same, see
+    # test_frobenius_solve_from_xh_is_the_pass_row_code)
+    from sknmfcluster import SparseNMF
+
+    X = sp.csr_matrix(low_rank()) if storage == "csr" else low_rank()
+    model = SparseNMF(3, max_iter=20, random_state=0).fit(X)
+
+    def refuse(*args):
+        raise AssertionError("the solve kernels were used after a fit")
+
+    monkeypatch.setattr(_kernels, "solve_fro_rows", refuse)
+    assert model.transform(X).shape == (X.shape[0], 3)

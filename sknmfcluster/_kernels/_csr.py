@@ -22,7 +22,8 @@ from ._dense import divergence_row
 from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
                         apply_rule, by_family, check_pass_shapes,
                         compiled_for, is_gram_rule, missing_share,
-                        new_scratch, row_missing, stat_parts)
+                        new_scratch, pass_has_run, record_pass, row_missing,
+                        stat_parts)
 from ._jit import interruptible, kernel, nothing, routed
 from ._rows import ROW_GROUP
 
@@ -280,8 +281,15 @@ def pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     accumulated here).
     """
     run = _pass_csr_for(*compiled_for(rule, miss_ptr))
-    return run(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-               miss_ptr, miss_idx, rule, mode, n_steps, settings)
+    out = run(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+              miss_ptr, miss_idx, rule, mode, n_steps, settings)
+    record_pass("csr", rule, miss_ptr, data, indices, indptr, W, H)
+    return out
+
+
+def pass_csr_has_run(data, indices, indptr, W, H, rule, miss_ptr):
+    """Whether :func:`pass_csr` ran for ``rule`` with arrays of these types."""
+    return pass_has_run("csr", rule, miss_ptr, data, indices, indptr, W, H)
 
 
 @kernel(parallel=True)

@@ -17,8 +17,8 @@ from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
 from ._jit import REDUCTION_MATH, interruptible, kernel, nothing, routed
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
                         by_family, check_pass_shapes, compiled_for,
-                        is_gram_rule, missing_share, new_scratch, row_missing,
-                        stat_parts)
+                        is_gram_rule, missing_share, new_scratch, pass_has_run,
+                        record_pass, row_missing, stat_parts)
 from ._rows import ROW_GROUP
 
 
@@ -367,8 +367,15 @@ def pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
     missing entries' corrections of ``_masked.accumulate_missing``).
     """
     run = _pass_dense_for(*compiled_for(rule, miss_ptr))
-    return run(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
-               rule, mode, n_steps, settings)
+    out = run(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
+              rule, mode, n_steps, settings)
+    record_pass("dense", rule, miss_ptr, X, W, H)
+    return out
+
+
+def pass_dense_has_run(X, W, H, rule, miss_ptr):
+    """Whether :func:`pass_dense` ran for ``rule`` with arrays of these types."""
+    return pass_has_run("dense", rule, miss_ptr, X, W, H)
 
 
 @kernel()

@@ -6,6 +6,7 @@ statistics. This module holds the storage-independent pieces of that loop;
 :mod:`._dense` and :mod:`._csr` hold the loops themselves.
 """
 
+import numba
 import numpy as np
 
 from . import _masked as M
@@ -103,15 +104,26 @@ def _graph_pull(xh, aux, aux_l2, i, l2):
 
 
 @kernel()
-def _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
-              aux_l2, val, col, x_dense, mc, sc):
-    """The Frobenius rules on a fully observed row."""
+def fro_rule_row(rule, s, n_steps, i, W, HHt, aux, aux_l2, sc):
+    """The Frobenius rules on fully observed row ``i`` of ``W``.
+
+    Reads the row's ``x @ H.T`` from ``sc[0][0]`` (and adds the graph pull
+    to it): all that the rules need of the row of X.
+    """
     xh, vec, wg = sc[0], sc[1], sc[4]
     l2 = _graph_pull(xh[0], aux, aux_l2, i, s[L2])
     if rule == R.MU_FRO:
-        return R.mu_fro_row(xh[0], w, HHt, s[L1], l2, n_steps, s[TOL], vec[0])
+        return R.mu_fro_row(xh[0], W[i], HHt, s[L1], l2, n_steps, s[TOL],
+                            vec[0])
     return R.cd_rows(xh, W, i, 1, HHt, s[L1], l2, n_steps, s[TOL], wg,
                      vec[0])
+
+
+@kernel()
+def _fro_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+              aux_l2, val, col, x_dense, mc, sc):
+    """The Frobenius rules on a fully observed row (:func:`fro_rule_row`)."""
+    return fro_rule_row(rule, s, n_steps, i, W, HHt, aux, aux_l2, sc)
 
 
 @kernel()
@@ -228,6 +240,30 @@ def compiled_for(rule, miss_ptr):
     if family == FRO_FAMILY:
         return family, bool(miss_ptr.shape[0] > 0)
     return family, family != PG_FAMILY
+
+
+#: The pass kernels that have run in this process: ``(storage, family,
+#: masked)`` and the Numba types of the arrays that pick a compiled version.
+_PASSES_RUN = set()
+
+
+def _pass_key(storage, rule, miss_ptr, arrays):
+    return ((storage,) + compiled_for(rule, miss_ptr)
+            + tuple(numba.typeof(a) for a in arrays))
+
+
+def record_pass(storage, rule, miss_ptr, *arrays):
+    """Note that ``storage``'s pass for ``rule`` ran with these arrays' types."""
+    _PASSES_RUN.add(_pass_key(storage, rule, miss_ptr, arrays))
+
+
+def pass_has_run(storage, rule, miss_ptr, *arrays):
+    """Whether :func:`record_pass` noted that pass with arrays of these types.
+
+    Then its kernel is compiled in this process, and a solve that could do
+    without it (``_solve``) may use it at no compile cost.
+    """
+    return _pass_key(storage, rule, miss_ptr, arrays) in _PASSES_RUN
 
 
 def by_family(fro, kl, beta, pg):
