@@ -422,3 +422,34 @@ def test_a_solve_after_a_fit_takes_the_pass_it_has(monkeypatch, storage):
 
     monkeypatch.setattr(_kernels, "solve_fro_rows", refuse)
     assert model.transform(X).shape == (X.shape[0], 3)
+
+
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("rule", [_kernels.CD_FRO, _kernels.MU_KL])
+def test_a_pass_that_fits_nothing_is_compiled_without_statistics(
+        monkeypatch, storage, rule):
+    # a solve pass takes a version without the statistics code (smaller to
+    # compile) until the fitting version has run, then that one (compiled
+    # already); both give the same rows
+    from sknmfcluster._kernels import _csr, _dense, _dispatch
+
+    module, name = ((_dense, "_pass_dense_for") if storage == "dense"
+                    else (_csr, "_pass_csr_for"))
+    built, original = [], getattr(module, name)
+    monkeypatch.setattr(module, name,
+                        lambda *key: built.append(key) or original(*key))
+    monkeypatch.setattr(_dispatch, "_PASSES_RUN", set())
+    Xp = _kernel_input(low_rank(), storage)
+    W0, H = _factors(60, 12, 3)
+    factors, config = Factors(H), row_settings(tol=1e-4)
+    solved = []
+    for mode in (0, _kernels.ACCUMULATE, 0):
+        W = W0.copy()
+        Xp.run_pass(W, factors, rule, mode, 5, config,
+                    done=None if mode else np.zeros(60, dtype=np.bool_))
+        solved.append(W)
+    family = 0 if rule == _kernels.CD_FRO else 1
+    masked = rule != _kernels.CD_FRO
+    assert built == [(family + _dispatch.SOLVING, masked), (family, masked),
+                     (family, masked)]
+    np.testing.assert_array_equal(solved[0], solved[2])

@@ -21,8 +21,8 @@ from ._common import (EPSILON, N_CHUNKS, chunk_bounds,
 from ._dense import divergence_row
 from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
                         apply_rule, by_family, check_pass_shapes,
-                        compiled_for, is_gram_rule, missing_share,
-                        new_scratch, pass_has_run, record_pass, row_missing,
+                        is_gram_rule, missing_share, new_scratch,
+                        pass_has_run, pass_key, record_pass, row_missing,
                         stat_parts)
 from ._jit import interruptible, kernel, nothing, routed
 from ._rows import ROW_GROUP
@@ -71,7 +71,7 @@ def _any_statistics(rule, data, indices, a, b, w, H, Ht, s, row, objective,
 
 row_statistics = routed(
     by_family(_gram_statistics, _kl_statistics, _beta_statistics,
-              _any_statistics), "row_statistics", """\
+              _any_statistics, solving=nothing), "row_statistics", """\
 row_statistics(family, rule, data, indices, a, b, w, H, Ht, s, row,
 objective, mc, At, B, Nt, Dt, v)
 
@@ -178,7 +178,7 @@ def _row_groups(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
 
 
 row_groups = routed(
-    by_family(_row_groups, nothing, nothing, nothing),
+    by_family(_row_groups, nothing, nothing, nothing, solving=nothing),
     "row_groups", """\
 row_groups(family, data, indices, indptr, W, ...)
 
@@ -280,10 +280,11 @@ def pass_csr(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
     every entry, and the missing entries' corrections are always
     accumulated here).
     """
-    run = _pass_csr_for(*compiled_for(rule, miss_ptr))
-    out = run(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
-              miss_ptr, miss_idx, rule, mode, n_steps, settings)
-    record_pass("csr", rule, miss_ptr, data, indices, indptr, W, H)
+    key = pass_key("csr", rule, miss_ptr, mode, data, indices, indptr, W, H)
+    out = _pass_csr_for(*key)(data, indices, indptr, W, H, Ht, HHt, Hsum, aux,
+                              aux_l2, done, miss_ptr, miss_idx, rule, mode,
+                              n_steps, settings)
+    record_pass("csr", key, data, indices, indptr, W, H)
     return out
 
 

@@ -16,8 +16,8 @@ from . import _rows as R
 from ._common import N_CHUNKS, beta_term, chunk_bounds, ordered_sum, sum_chunks
 from ._jit import REDUCTION_MATH, interruptible, kernel, nothing, routed
 from ._dispatch import (ACCUMULATE, BETA, L1, L2, OBJECTIVE, TOL, apply_rule,
-                        by_family, check_pass_shapes, compiled_for,
-                        is_gram_rule, missing_share, new_scratch, pass_has_run,
+                        by_family, check_pass_shapes, is_gram_rule,
+                        missing_share, new_scratch, pass_has_run, pass_key,
                         record_pass, row_missing, stat_parts)
 from ._rows import ROW_GROUP
 
@@ -159,7 +159,7 @@ def _any_statistics(rule, x, val, col, w, H, Ht, s, row, objective, mc, A, B,
 
 row_statistics = routed(
     by_family(_gram_statistics, _kl_statistics, _beta_statistics,
-              _any_statistics), "row_statistics", """\
+              _any_statistics, solving=nothing), "row_statistics", """\
 row_statistics(family, rule, x, val, col, w, H, Ht, s, row, objective, mc,
 A, B, Nt, Dt, v)
 
@@ -271,7 +271,7 @@ def _row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx, rule,
 
 
 row_groups = routed(
-    by_family(_row_groups, nothing, nothing, nothing),
+    by_family(_row_groups, nothing, nothing, nothing, solving=nothing),
     "row_groups", """\
 row_groups(family, X, W, ...)
 
@@ -366,10 +366,11 @@ def pass_dense(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
     divergence over all observed entries, with the new ``W``, plus the
     missing entries' corrections of ``_masked.accumulate_missing``).
     """
-    run = _pass_dense_for(*compiled_for(rule, miss_ptr))
-    out = run(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr, miss_idx,
-              rule, mode, n_steps, settings)
-    record_pass("dense", rule, miss_ptr, X, W, H)
+    key = pass_key("dense", rule, miss_ptr, mode, X, W, H)
+    out = _pass_dense_for(*key)(X, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
+                                miss_ptr, miss_idx, rule, mode, n_steps,
+                                settings)
+    record_pass("dense", key, X, W, H)
     return out
 
 

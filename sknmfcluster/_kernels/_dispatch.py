@@ -218,7 +218,13 @@ _FAMILY = {R.MU_FRO: FRO_FAMILY, R.CD_FRO: FRO_FAMILY, R.MU_KL: KL_FAMILY,
            R.PG_KL: PG_FAMILY}
 
 
-def compiled_for(rule, miss_ptr):
+#: Added to the family of a pass that fits nothing (no ``ACCUMULATE`` in its
+#: mode: a solve, or a coordinate-descent pass of KL): its statistics code
+#: is not compiled in (see :func:`by_family`).
+SOLVING = 4
+
+
+def compiled_for(rule, miss_ptr, mode=ACCUMULATE):
     """``(family, masked)``: the literal arguments that pick a pass's code.
 
     The pass kernels hold them as constants of their closure (one kernel
@@ -231,15 +237,16 @@ def compiled_for(rule, miss_ptr):
     the Frobenius family has two versions, because its missing-entry paths
     are most of its code; the KL and beta rules' are small and always in
     (one version each to compile, not two), and the projected-gradient
-    rules take no missing values (they raise).
+    rules take no missing values (they raise). For a ``mode`` without
+    ``ACCUMULATE`` the family is offset by :data:`SOLVING`.
     """
     try:
         family = _FAMILY[int(rule)]
     except KeyError:
         raise ValueError(f"pass: unknown rule {rule!r}") from None
-    if family == FRO_FAMILY:
-        return family, bool(miss_ptr.shape[0] > 0)
-    return family, family != PG_FAMILY
+    masked = bool(miss_ptr.shape[0] > 0) if family == FRO_FAMILY \
+        else family != PG_FAMILY
+    return family + (0 if mode & ACCUMULATE else SOLVING), masked
 
 
 #: The pass kernels that have run in this process: ``(storage, family,
@@ -247,39 +254,59 @@ def compiled_for(rule, miss_ptr):
 _PASSES_RUN = set()
 
 
-def _pass_key(storage, rule, miss_ptr, arrays):
-    return ((storage,) + compiled_for(rule, miss_ptr)
-            + tuple(numba.typeof(a) for a in arrays))
+def pass_key(storage, rule, miss_ptr, mode, *arrays):
+    """The compiled version of ``storage``'s pass to run: ``(family, masked)``.
+
+    As :func:`compiled_for`, except that a pass fitting nothing takes the
+    fitting version where that one has already run in this process on
+    arrays of these types (it solves as well, and is compiled). Call
+    :func:`record_pass` with the key once the pass has run.
+    """
+    key = compiled_for(rule, miss_ptr, mode)
+    fitting = compiled_for(rule, miss_ptr)
+    if key != fitting and _recorded(storage, fitting, arrays) in _PASSES_RUN:
+        return fitting
+    return key
 
 
-def record_pass(storage, rule, miss_ptr, *arrays):
-    """Note that ``storage``'s pass for ``rule`` ran with these arrays' types."""
-    _PASSES_RUN.add(_pass_key(storage, rule, miss_ptr, arrays))
+def _recorded(storage, key, arrays):
+    return (storage,) + key + tuple(numba.typeof(a) for a in arrays)
+
+
+def record_pass(storage, key, *arrays):
+    """Note that ``storage``'s pass ``key`` ran with these arrays' types."""
+    _PASSES_RUN.add(_recorded(storage, key, arrays))
 
 
 def pass_has_run(storage, rule, miss_ptr, *arrays):
-    """Whether :func:`record_pass` noted that pass with arrays of these types.
+    """Whether a version of that pass ran on arrays of these types.
 
     Then its kernel is compiled in this process, and a solve that could do
     without it (``_solve``) may use it at no compile cost.
     """
-    return _pass_key(storage, rule, miss_ptr, arrays) in _PASSES_RUN
+    return any(_recorded(storage, compiled_for(rule, miss_ptr, mode), arrays)
+               in _PASSES_RUN for mode in (0, ACCUMULATE))
 
 
-def by_family(fro, kl, beta, pg):
+def by_family(fro, kl, beta, pg, solving=None):
     """For :func:`._jit.routed`: the kernel of each family of rules.
 
     The family must be a compile-time constant (the pass kernels' closures
     make it one); a kernel that passed an ordinary integer would otherwise
-    compile every family, the cost this dispatch exists to avoid.
+    compile every family, the cost this dispatch exists to avoid. A pass
+    that fits nothing (a family offset by :data:`SOLVING`) gets ``solving``
+    where given (``nothing`` for the statistics), else its family's kernel.
     """
     table = {FRO_FAMILY: fro, KL_FAMILY: kl, BETA_FAMILY: beta, PG_FAMILY: pg}
 
     def choose(family):
-        if family not in table:
+        if not isinstance(family, int) or family % SOLVING not in table \
+                or not 0 <= family < 2 * SOLVING:
             raise TypeError("a routed call needs its rule family as a "
                             f"compile-time constant, got {family!r}")
-        return table[family]
+        if family >= SOLVING and solving is not None:
+            return solving
+        return table[family % SOLVING]
     return choose
 
 
