@@ -54,7 +54,7 @@ CONFIGS = {
 }
 TARGETS = {"floor": 1.5, "time_to_target": 1 / 3, "sparse_kl_speedup": 15.0,
            "sparse_kl_cd_time": 20.0, "sparse_memory": 1.2,
-           "cached_first_fit_s": 1.0}
+           "cached_first_fit_s": 1.0, "cold_first_fit_s": 10.0}
 
 
 def parse_args(argv=None):
@@ -337,6 +337,11 @@ def target_rows(results):
         total = min(cached)
         rows.append(["cached import + first fit < 1 s", "100x20", fmt(total, 3, " s"),
                      "yes" if total < TARGETS["cached_first_fit_s"] else "NO"])
+    cold = results.get("compile", {}).get("cold", {})
+    if "fit" in cold:
+        rows.append(["first fit, empty cache < 10 s", "100x20 default",
+                     fmt(cold["fit"], 3, " s"),
+                     "yes" if cold["fit"] < TARGETS["cold_first_fit_s"] else "NO"])
     return rows
 
 
@@ -383,7 +388,7 @@ def main(args):
     results["machine"]["numba_threading_layer"] = _common.numba_threading_layer()
     results["load_average_end"] = list(os.getloadavg())
     results["elapsed_s"] = time.perf_counter() - started
-    say(heading("Targets (issue 5)"))
+    say(heading("Targets (issues 5 and 14)"))
     say(table(["target", "data", "measured", "met"], target_rows(results)))
     say(f"\nload average at end: {results['load_average_end']}; "
         f"total {results['elapsed_s']:.0f} s")
