@@ -425,7 +425,8 @@ def test_a_solve_after_a_fit_takes_the_pass_it_has(monkeypatch, storage):
 
 
 @pytest.mark.parametrize("storage", ["dense", "csr"])
-@pytest.mark.parametrize("rule", [_kernels.CD_FRO, _kernels.MU_KL])
+@pytest.mark.parametrize("rule", [_kernels.CD_FRO, _kernels.MU_KL,
+                                  _kernels.CD_KL])
 def test_a_pass_that_fits_nothing_is_compiled_without_statistics(
         monkeypatch, storage, rule):
     # a solve pass takes a version without the statistics code (smaller to
@@ -448,7 +449,9 @@ def test_a_pass_that_fits_nothing_is_compiled_without_statistics(
         Xp.run_pass(W, factors, rule, mode, 5, config,
                     done=None if mode else np.zeros(60, dtype=np.bool_))
         solved.append(W)
-    family = 0 if rule == _kernels.CD_FRO else 1
+    family = {_kernels.CD_FRO: _dispatch.FRO_FAMILY,
+              _kernels.MU_KL: _dispatch.KL_FAMILY,
+              _kernels.CD_KL: _dispatch.KL_CD_FAMILY}[rule]
     masked = rule != _kernels.CD_FRO
     assert built == [(family + _dispatch.SOLVING, masked), (family, masked),
                      (family, masked)]

@@ -325,6 +325,36 @@ def test_kernel_cache_reads_and_writes_wait_for_other_processes(tmp_path):
     assert out.split() == ["True"]
 
 
+def test_processes_give_their_machine_code_symbols_of_their_own():
+    # Regression (Numba issue 10486): Numba names a function's machine code
+    # after its qualified name and a per-process counter. Two processes that
+    # compiled different pass kernels (closures with one qualified name)
+    # into one cache gave them the same symbol, and a process loading both
+    # ran the wrong one: the CI's test workers failed with "'descr' is
+    # NULL" in the masked dense pass. The same function compiled first in
+    # two fresh processes must get two different symbols.
+    code = """
+        from numba import njit
+        import sknmfcluster._kernels  # noqa: F401
+
+        def make(c):
+            @njit
+            def add(x):
+                return x + c
+            return add
+
+        add = make(1.0)
+        add(1.0)
+        print(add.overloads[add.signatures[0]].fndesc.mangled_name)
+    """
+    names = set()
+    for _ in range(2):
+        result = _run_python(code)
+        assert result.returncode == 0, result.stderr
+        names.add(result.stdout.split()[-1])
+    assert len(names) == 2
+
+
 def test_import_leaves_the_openmp_wait_policy_alone():
     result = _run_python("""
         import os, sknmfcluster

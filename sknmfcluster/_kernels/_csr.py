@@ -21,7 +21,7 @@ from ._common import (EPSILON, N_CHUNKS, chunk_bounds,
 from ._dense import divergence_row
 from ._dispatch import (ACCUMULATE, BETA, GATHERED, L1, L2, OBJECTIVE, TOL,
                         apply_rule, by_family, check_pass_shapes,
-                        is_gram_rule, missing_share, new_scratch,
+                        is_gram_rule, kl_row, missing_share, new_scratch,
                         pass_has_run, pass_key, record_pass, row_missing,
                         stat_parts)
 from ._jit import interruptible, kernel, nothing, routed
@@ -119,7 +119,7 @@ def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
 
 
 @kernel()
-def _kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, rule, start,
+def _kl_rows(family, data, indices, indptr, W, Ht, Hsum, s, n_steps, start,
              stop, sc, scatter, mode, Nt, v):
     """Rows ``start .. stop`` of a KL pass without missing entries.
 
@@ -128,17 +128,12 @@ def _kl_rows(data, indices, indptr, W, Ht, Hsum, s, n_steps, rule, start,
     (multiplicative or coordinate descent) directly, as the Frobenius rows'
     grouped sweep does.
     """
-    vec, row, hb = sc[1], sc[2], sc[7]
     part = 0.0
     objective = mode & OBJECTIVE != 0
     for i in range(start, stop):
         a, b = indptr[i], indptr[i + 1]
-        if rule == R.CD_KL:
-            R.cd_kl_row(data[a:b], indices[a:b], W[i], Ht, Hsum, s[L1],
-                        s[L2], n_steps, s[TOL], hb, row[1], row[2])
-        else:
-            R.mu_kl_row(data[a:b], indices[a:b], W[i], Ht, Hsum, s[L1],
-                        s[L2], n_steps, s[TOL], vec[0], vec[1])
+        kl_row(family, data[a:b], indices[a:b], W[i], Ht, Hsum, s, n_steps,
+               sc)
         if scatter:
             part += R.kl_accumulate(data[a:b], indices[a:b], W[i], Ht, Nt,
                                     v[0], objective)
@@ -189,9 +184,10 @@ row_groups(family, data, indices, indptr, W, ...)
 kl_rows = routed(
     by_family(nothing, _kl_rows, nothing, nothing),
     "kl_rows", """\
-kl_rows(family, data, indices, indptr, W, ...)
+kl_rows(family, family, data, indices, indptr, W, ...)
 
-:func:`_kl_rows`, compiled for the KL family only.
+:func:`_kl_rows`, compiled for the KL families only (multiplicative and
+coordinate descent, each with its own rule: :func:`._dispatch.kl_row`).
 """)
 
 
@@ -225,9 +221,9 @@ def _csr_chunk(data, indices, indptr, W, H, Ht, HHt, Hsum, aux, aux_l2, done,
                       Nt, Dt, v, Ct)
     if (rule == R.MU_KL or rule == R.CD_KL) and not missing \
             and done.shape[0] == 0:
-        return part + kl_rows(family, data, indices, indptr, W, Ht, Hsum, s,
-                               n_steps, rule, start, stop, sc, scatter, mode,
-                               Nt, v)
+        return part + kl_rows(family, family, data, indices, indptr, W, Ht,
+                              Hsum, s, n_steps, start, stop, sc, scatter,
+                              mode, Nt, v)
     for i in range(stop_groups, stop):
         if done.shape[0] and done[i]:
             continue

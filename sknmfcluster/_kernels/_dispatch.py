@@ -162,10 +162,37 @@ def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
 
 
 @kernel()
-def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
-             aux_l2, val, col, x_dense, mc, sc):
-    """The KL rules; over the observed entries when ``mc`` is not empty."""
-    vec, row, hm = sc[1], sc[2], sc[7]
+def _mu_kl(val, col, w, Ht, hsum, s, n_steps, sc):
+    """The multiplicative KL rule on a row's non-zeros ``val``/``col``."""
+    vec = sc[1]
+    return R.mu_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps, s[TOL],
+                       vec[0], vec[1])
+
+
+@kernel()
+def _cd_kl(val, col, w, Ht, hsum, s, n_steps, sc):
+    """KL coordinate descent on a row's non-zeros (``hm`` receives H there)."""
+    row = sc[2]
+    return R.cd_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps, s[TOL],
+                       sc[7], row[1], row[2])
+
+
+kl_row = routed(lambda family: _cd_kl if family is not None
+                and family % SOLVING == KL_CD_FAMILY else _mu_kl, "kl_row", """\
+kl_row(family, val, col, w, Ht, hsum, s, n_steps, sc)
+
+The KL rule of ``family`` (a compile-time constant): coordinate descent for
+the ``KL_CD_FAMILY``, else multiplicative; only that rule is compiled.
+""")
+
+
+@kernel()
+def _kl_hsum(w, H, Hsum, mc, sc):
+    """Row sums of H over a row's observed columns (``Hsum`` if none missing).
+
+    A component the row does not see gets the code 0.
+    """
+    vec, hm = sc[1], sc[7]
     k = w.shape[0]
     nm = mc.shape[0]
     hsum = Hsum
@@ -174,11 +201,23 @@ def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
         M.observed_hsum(Hsum, hm, nm, vec[2])
         hsum = vec[2][:k]
         M.zero_unseen(w, hsum)
-    if rule == R.CD_KL:  # hm now receives the row's non-zero columns
-        return R.cd_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps,
-                           s[TOL], hm, row[1], row[2])
-    return R.mu_kl_row(val, col, w, Ht, hsum, s[L1], s[L2], n_steps, s[TOL],
-                       vec[0], vec[1])
+    return hsum
+
+
+@kernel()
+def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+             aux_l2, val, col, x_dense, mc, sc):
+    """The multiplicative KL rule, over the observed entries (``mc`` missing)."""
+    hsum = _kl_hsum(w, H, Hsum, mc, sc)
+    return _mu_kl(val, col, w, Ht, hsum, s, n_steps, sc)
+
+
+@kernel()
+def _kl_cd_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
+                aux_l2, val, col, x_dense, mc, sc):
+    """KL coordinate descent, over the observed entries (``mc`` missing)."""
+    hsum = _kl_hsum(w, H, Hsum, mc, sc)
+    return _cd_kl(val, col, w, Ht, hsum, s, n_steps, sc)
 
 
 @kernel()
@@ -212,16 +251,18 @@ def _pg_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
 #: compiled once per family (the Frobenius family once more with the
 #: missing-entry paths), never for every rule at once (see
 #: :func:`compiled_for`).
-FRO_FAMILY, KL_FAMILY, BETA_FAMILY, PG_FAMILY = range(4)
+#: KL coordinate descent is a family of its own: its safeguarded Newton code
+#: is about 4 s of a KL pass's compile, which a multiplicative fit never runs.
+FRO_FAMILY, KL_FAMILY, BETA_FAMILY, PG_FAMILY, KL_CD_FAMILY = range(5)
 _FAMILY = {R.MU_FRO: FRO_FAMILY, R.CD_FRO: FRO_FAMILY, R.MU_KL: KL_FAMILY,
-           R.CD_KL: KL_FAMILY, R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY,
+           R.CD_KL: KL_CD_FAMILY, R.MU_BETA: BETA_FAMILY, R.PG_FRO: PG_FAMILY,
            R.PG_KL: PG_FAMILY}
 
 
 #: Added to the family of a pass that fits nothing (no ``ACCUMULATE`` in its
 #: mode: a solve, or a coordinate-descent pass of KL): its statistics code
 #: is not compiled in (see :func:`by_family`).
-SOLVING = 4
+SOLVING = 5
 
 
 def compiled_for(rule, miss_ptr, mode=ACCUMULATE):
@@ -288,7 +329,7 @@ def pass_has_run(storage, rule, miss_ptr, *arrays):
                in _PASSES_RUN for mode in (0, ACCUMULATE))
 
 
-def by_family(fro, kl, beta, pg, solving=None):
+def by_family(fro, kl, beta, pg, solving=None, kl_cd=None):
     """For :func:`._jit.routed`: the kernel of each family of rules.
 
     The family must be a compile-time constant (the pass kernels' closures
@@ -296,8 +337,10 @@ def by_family(fro, kl, beta, pg, solving=None):
     compile every family, the cost this dispatch exists to avoid. A pass
     that fits nothing (a family offset by :data:`SOLVING`) gets ``solving``
     where given (``nothing`` for the statistics), else its family's kernel.
+    KL coordinate descent gets ``kl_cd`` where given, else ``kl``.
     """
-    table = {FRO_FAMILY: fro, KL_FAMILY: kl, BETA_FAMILY: beta, PG_FAMILY: pg}
+    table = {FRO_FAMILY: fro, KL_FAMILY: kl, BETA_FAMILY: beta, PG_FAMILY: pg,
+             KL_CD_FAMILY: kl if kl_cd is None else kl_cd}
 
     def choose(family):
         if not isinstance(family, int) or family % SOLVING not in table \
@@ -312,7 +355,8 @@ def by_family(fro, kl, beta, pg, solving=None):
 
 def _rule_code(family, masked):
     fro = _fro_rule if masked is False else _fro_rule_masked
-    return by_family(fro, _kl_rule, _beta_rule, _pg_rule)(family)
+    return by_family(fro, _kl_rule, _beta_rule, _pg_rule,
+                     kl_cd=_kl_cd_rule)(family)
 
 
 apply_rule = routed(_rule_code, "apply_rule", """\

@@ -8,7 +8,8 @@ at decoration time; the kernels are then compiled in memory on every run,
 with one warning, instead of failing the import. Several processes may
 fill one cache at once (``n_jobs`` in a grid search, test workers): each
 kernel's reads and writes of the cache are made one process at a time
-(:func:`_one_process_at_a_time`).
+(:func:`_one_process_at_a_time`), and the machine code of each process gets
+symbol names of its own (:func:`_unique_symbols`).
 
 :func:`interruptible` wraps an entry kernel so that Ctrl-C raises
 :class:`KeyboardInterrupt`: a signal that arrives while a kernel runs is
@@ -20,10 +21,12 @@ noticed when its result is boxed, which CPython reports as a
 import contextlib
 import functools
 import os
+import secrets
 import threading
 import warnings
 
 from numba import njit
+from numba.core import bytecode
 from numba.extending import overload
 
 #: Flags for the dot-product and axpy loops only: reassociation lets LLVM
@@ -110,7 +113,8 @@ def _one_process_at_a_time(dispatcher):
     ``'descr' is NULL``; seen when the test suite's two workers and a
     command-line subprocess filled an empty cache). The load and the save
     of an overload (milliseconds, not the compile) now run under a lock
-    file in the cache's directory.
+    file in the cache's directory. The same crash had a second cause, the
+    symbol names of separate processes (:func:`_unique_symbols`).
     """
     cache = getattr(dispatcher, "_cache", None)
     directory = getattr(cache, "_cache_path", None)
@@ -124,6 +128,40 @@ def _one_process_at_a_time(dispatcher):
                 return _method(*args)
         setattr(cache, name, locked)
     return dispatcher
+
+
+class _RandomIds:
+    """An endless iterator of random 62-bit integers (see :func:`_unique_symbols`)."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return secrets.randbits(62) | (1 << 62)
+
+
+def _unique_symbols():
+    """Give each function Numba compiles in this process a random id.
+
+    Numba names the machine code of a function after its qualified name and
+    an id drawn from a counter that every process starts at 1 (Numba issue
+    10486). Our pass kernels are closures, one per family of rules, that
+    share one qualified name and one signature; two processes filling one
+    cache (the test suite's workers, ``n_jobs``) compiled different ones
+    under the same id, so the same symbol named two bodies, and a process
+    that loaded both from the cache ran one in place of the other (seen:
+    ``SystemError ... 'descr' is NULL`` in the masked pass). Random ids
+    make the symbols of different processes distinct; the cache's own keys
+    (signature, code and closure) do not use them. Process-wide: other
+    Numba code compiled afterwards gets random ids too, which it never sees.
+    """
+    identity = getattr(bytecode, "FunctionIdentity", None)
+    if identity is not None and hasattr(identity, "_unique_ids") \
+            and not isinstance(identity._unique_ids, _RandomIds):
+        identity._unique_ids = _RandomIds()
+
+
+_unique_symbols()
 
 
 def _interrupted(exc):
