@@ -177,13 +177,6 @@ def _cd_kl(val, col, w, Ht, hsum, s, n_steps, sc):
                        sc[7], row[1], row[2])
 
 
-kl_row = routed(lambda family: _cd_kl if family is not None
-                and family % SOLVING == KL_CD_FAMILY else _mu_kl, "kl_row", """\
-kl_row(family, val, col, w, Ht, hsum, s, n_steps, sc)
-
-The KL rule of ``family`` (a compile-time constant): coordinate descent for
-the ``KL_CD_FAMILY``, else multiplicative; only that rule is compiled.
-""")
 
 
 @kernel()
@@ -351,6 +344,16 @@ def by_family(fro, kl, beta, pg, solving=None, kl_cd=None):
             return solving
         return table[family % SOLVING]
     return choose
+
+
+kl_row = routed(
+    by_family(nothing, _mu_kl, nothing, nothing, kl_cd=_cd_kl), "kl_row", """\
+kl_row(family, val, col, w, Ht, hsum, s, n_steps, sc)
+
+The KL rule of ``family`` (a compile-time constant): multiplicative for the
+KL family, coordinate descent for ``KL_CD_FAMILY``; only that rule is
+compiled.
+""")
 
 
 def _rule_code(family, masked):
