@@ -266,14 +266,13 @@ def solve_rows(storage, W, factors, rule, config, *, max_iter, aux=None,
             aux_part = None if aux is None else aux[start:stop]
             aux_l2_part = None if aux_l2 is None else aux_l2[start:stop]
             XHt = part.xh(factors) if from_xh else None
+            pull = (np.zeros((0, k)) if aux_part is None else aux_part,
+                    _NO_L2 if aux_l2_part is None else aux_l2_part)
             for taken in range(0, max_iter, steps):
                 n_steps = min(steps, max_iter - taken)
                 if from_xh:
-                    K.solve_fro_rows(
-                        XHt, W[start:stop], factors.HHt,
-                        np.zeros((0, k)) if aux_part is None else aux_part,
-                        _NO_L2 if aux_l2_part is None else aux_l2_part,
-                        done, rule, n_steps, config)
+                    K.solve_fro_rows(XHt, W[start:stop], factors.HHt, *pull,
+                                     done, rule, n_steps, config)
                 else:
                     part.run_pass(W[start:stop], factors, rule, 0, n_steps,
                                   config, aux=aux_part, aux_l2=aux_l2_part,
