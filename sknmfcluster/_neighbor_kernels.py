@@ -275,71 +275,131 @@ def _keep_smallest(lists, pri, counts, u, v, p, cap):
         pri[u, worst] = p
 
 
-@kernel()
-def _sample_edges(ind, flag, want, cap, seed, it, lists, counts, pri):
-    """Put both ends of every edge flagged ``want`` in each other's list."""
-    n, c = ind.shape
-    counts[:] = 0
-    for u in range(n):
-        for j in range(c):
-            v = ind[u, j]
-            if v == u or flag[u, j] != want:
-                continue
-            p = _hash(seed, it, min(u, v), max(u, v))
-            _keep_smallest(lists, pri, counts, u, v, p, cap)
-            _keep_smallest(lists, pri, counts, v, u, p, cap)
-
-
-@kernel()
-def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri):
-    """Candidate lists of one NN-descent iteration (serial: it is cheap).
+@kernel(parallel=True)
+def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri_new,
+               pri_old):
+    """Candidate lists of one NN-descent iteration.
 
     For every edge ``u -> v`` of the graph ``ind`` (n, c), ``v`` joins the
     new (``flag`` true) or old candidate list of ``u`` and ``u`` that of
     ``v``; each list keeps the ``cap`` entries of smallest hash priority
     (new_c, old_c : (n, cap) int32, counts n_new, n_old : (n,)). New entries
     that made it into their row's own list are flagged old.
-    pri : (n, cap) uint64 scratch.
+    pri_new, pri_old : (n, cap) uint64 scratch.
+
+    Each chunk of lists is filled by one thread, which reads every edge in
+    graph order and keeps those that touch its lists: a list receives the
+    same entries in the same order whatever the thread count.
     """
-    _sample_edges(ind, flag, True, cap, seed, it, new_c, n_new, pri)
-    _sample_edges(ind, flag, False, cap, seed, it, old_c, n_old, pri)
-    for u in range(ind.shape[0]):
-        for j in range(ind.shape[1]):
-            if flag[u, j]:
-                for a in range(n_new[u]):
-                    if new_c[u, a] == ind[u, j]:
-                        flag[u, j] = False
+    n, c = ind.shape
+    bounds = chunk_bounds(n)
+    for ch in prange(N_CHUNKS):
+        lo, hi = bounds[ch], bounds[ch + 1]
+        for w in range(lo, hi):
+            n_new[w] = 0
+            n_old[w] = 0
+        for u in range(n):
+            own_u = lo <= u < hi
+            for j in range(c):
+                v = ind[u, j]
+                own_v = lo <= v < hi
+                if v == u or not (own_u or own_v):
+                    continue
+                p = _hash(seed, it, min(u, v), max(u, v))
+                if flag[u, j]:
+                    if own_u:
+                        _keep_smallest(new_c, pri_new, n_new, u, v, p, cap)
+                    if own_v:
+                        _keep_smallest(new_c, pri_new, n_new, v, u, p, cap)
+                else:
+                    if own_u:
+                        _keep_smallest(old_c, pri_old, n_old, u, v, p, cap)
+                    if own_v:
+                        _keep_smallest(old_c, pri_old, n_old, v, u, p, cap)
+    for ch in prange(N_CHUNKS):
+        for u in range(bounds[ch], bounds[ch + 1]):
+            for j in range(c):
+                if flag[u, j]:
+                    for a in range(n_new[u]):
+                        if new_c[u, a] == ind[u, j]:
+                            flag[u, j] = False
 
 
 @kernel()
-def _propose(p, q, d, worst, targets, sources, dists, at):
-    """Record the offers ``q -> row p`` and ``p -> row q`` that can enter."""
-    if d <= worst[p]:
-        targets[at] = p
-        sources[at] = q
-        dists[at] = d
-        at += 1
-    if d <= worst[q]:
-        targets[at] = q
-        sources[at] = p
-        dists[at] = d
-        at += 1
-    return at
+def _holds(row, j):
+    """Whether the candidate row ``row`` holds the point ``j``."""
+    for p in range(row.shape[0]):
+        if row[p] == j:
+            return True
+    return False
+
+
+@kernel()
+def _offer(p, q, d, targets, sources, dists, at):
+    """Record the offer ``q -> row p`` at ``at``; returns the next position."""
+    targets[at] = p
+    sources[at] = q
+    dists[at] = d
+    return at + 1
+
+
+@kernel()
+def _chunk_of(t, bounds):
+    """The chunk of ``chunk_bounds`` that holds row ``t``."""
+    n_rows = bounds[N_CHUNKS]
+    c = (t * N_CHUNKS) // n_rows
+    while bounds[c + 1] <= t:
+        c += 1
+    while bounds[c] > t:
+        c -= 1
+    return c
+
+
+@kernel()
+def _bucket(ch, at, bounds, targets, sources, dists, out_t, out_s, out_d,
+            offsets):
+    """Sort chunk ``ch``'s offers ``[ch * cap, at)`` by the chunk of their row.
+
+    Stable counting sort into ``out_*`` (same positions); ``offsets[ch, b]``
+    is where the offers to chunk ``b`` start, relative to ``ch * cap``,
+    ``offsets[ch, N_CHUNKS]`` their number.
+    """
+    cap = targets.shape[0] // N_CHUNKS
+    lo = ch * cap
+    fill = np.zeros(N_CHUNKS + 1, dtype=np.int64)
+    for e in range(lo, at):
+        fill[_chunk_of(targets[e], bounds) + 1] += 1
+    for b in range(N_CHUNKS):
+        fill[b + 1] += fill[b]
+    for b in range(N_CHUNKS + 1):
+        offsets[ch, b] = fill[b]
+    for e in range(lo, at):
+        b = _chunk_of(targets[e], bounds)
+        f = lo + fill[b]
+        out_t[f] = targets[e]
+        out_s[f] = sources[e]
+        out_d[f] = dists[e]
+        fill[b] += 1
 
 
 @kernel(parallel=True)
-def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, targets,
-                   sources, dists, counts):
+def nnd_join_dense(X, ind, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
+                   offers, offsets):
     """Local joins of the points ``v0 <= v < v1``: compare their candidates.
 
     Each pair (new, new) and (new, old) of ``v``'s candidates is compared
     and offered to both rows if it can enter (``worst`` (n,) is each row's
-    largest distance before this block). The offers of chunk ``ch`` are
-    written from ``ch * cap`` on (``cap = len(targets) // N_CHUNKS``), their
-    number to ``counts[ch]``.
+    largest distance before this block, ``ind`` (n, c) the rows, read
+    only). ``scratch`` and ``offers`` are each a ``(targets, sources,
+    dists)`` triple of equal length; the offers of chunk ``ch`` are written
+    from ``ch * cap`` on (``cap = len(targets) // N_CHUNKS``) to
+    ``offers``, sorted by the chunk of the row they address, with
+    ``offsets`` (N_CHUNKS, N_CHUNKS + 1) as :func:`_bucket` describes.
     """
+    targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
     bounds = chunk_bounds(v1 - v0)
+    row_bounds = chunk_bounds(ind.shape[0])
     width = new_c.shape[1] + old_c.shape[1]
     for ch in prange(N_CHUNKS):
         rows = np.empty(width, dtype=np.int64)
@@ -349,11 +409,19 @@ def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, targets,
             for p in range(n_new[v]):
                 a = rows[p]
                 for q in range(p + 1, m):
-                    if rows[q] != a:
-                        d = _fast_dist(X[a], X[rows[q]])
-                        at = _propose(a, rows[q], d, worst, targets, sources,
-                                      dists, at)
-        counts[ch] = at - ch * cap
+                    b = rows[q]
+                    # a row that holds the other point would not change
+                    to_a = b != a and not _holds(ind[a], b)
+                    to_b = b != a and not _holds(ind[b], a)
+                    if not (to_a or to_b):
+                        continue
+                    d = _fast_dist(X[a], X[b])
+                    if to_a and d <= worst[a]:
+                        at = _offer(a, b, d, targets, sources, dists, at)
+                    if to_b and d <= worst[b]:
+                        at = _offer(b, a, d, targets, sources, dists, at)
+        _bucket(ch, at, row_bounds, targets, sources, dists, offers[0],
+                offers[1], offers[2], offsets)
 
 
 @kernel()
@@ -367,49 +435,56 @@ def _candidates(new_v, n_new, old_v, n_old, rows):
 
 
 @kernel(parallel=True)
-def nnd_join_csr(data, indices, indptr, new_c, n_new, old_c, n_old, worst, v0,
-                 v1, targets, sources, dists, counts):
+def nnd_join_csr(data, indices, indptr, ind, new_c, n_new, old_c, n_old, worst,
+                 v0, v1, scratch, offers, offsets):
     """:func:`nnd_join_dense` for CSR ``X``: the same offers, bit for bit."""
+    targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
     bounds = chunk_bounds(v1 - v0)
+    row_bounds = chunk_bounds(ind.shape[0])
     width = new_c.shape[1] + old_c.shape[1]
     for ch in prange(N_CHUNKS):
         rows = np.empty(width, dtype=np.int64)
-        d = np.empty(width)
         at = ch * cap
         for v in range(v0 + bounds[ch], v0 + bounds[ch + 1]):
             m = _candidates(new_c[v], n_new[v], old_c[v], n_old[v], rows)
             for p in range(n_new[v]):
                 a = rows[p]
-                _dists_csr(data, indices, indptr[a], indptr[a + 1], data,
-                           indices, indptr, rows[p + 1:], m - p - 1, d)
                 for q in range(p + 1, m):
-                    if rows[q] != a:
-                        at = _propose(a, rows[q], d[q - p - 1], worst,
-                                      targets, sources, dists, at)
-        counts[ch] = at - ch * cap
+                    b = rows[q]
+                    to_a = b != a and not _holds(ind[a], b)
+                    to_b = b != a and not _holds(ind[b], a)
+                    if not (to_a or to_b):
+                        continue
+                    d = _dist_csr(data, indices, indptr[a], indptr[a + 1],
+                                  data, indices, indptr[b], indptr[b + 1])
+                    if to_a and d <= worst[a]:
+                        at = _offer(a, b, d, targets, sources, dists, at)
+                    if to_b and d <= worst[b]:
+                        at = _offer(b, a, d, targets, sources, dists, at)
+        _bucket(ch, at, row_bounds, targets, sources, dists, offers[0],
+                offers[1], offers[2], offsets)
 
 
 @kernel(parallel=True)
-def nnd_apply(targets, sources, dists, counts, ind, dst, flag, worst):
+def nnd_apply(offers, offsets, ind, dst, flag, worst):
     """Apply the offers of a block to the rows; returns how many entered.
 
     Each chunk of rows (``chunk_bounds(n)``) is updated by one thread, which
-    reads every offer and takes those addressed to its rows; a row's result
-    does not depend on the order of its offers (see :func:`_insert`).
-    Updates ``worst`` for the next block.
+    reads the offers addressed to its rows (their buckets, see
+    :func:`_bucket`); a row's result does not depend on the order of its
+    offers (see :func:`_insert`). Updates ``worst`` for the next block.
     """
+    targets, sources, dists = offers
     cap = targets.shape[0] // N_CHUNKS
-    n, c = ind.shape
-    bounds = chunk_bounds(n)
+    c = ind.shape[1]
     entered = np.zeros(N_CHUNKS, dtype=np.int64)
     for own in prange(N_CHUNKS):
-        lo, hi = bounds[own], bounds[own + 1]
         for ch in range(N_CHUNKS):
-            for e in range(ch * cap, ch * cap + counts[ch]):
+            for e in range(ch * cap + offsets[ch, own],
+                           ch * cap + offsets[ch, own + 1]):
                 t = targets[e]
-                if lo <= t < hi and _insert(ind[t], dst[t], flag[t],
-                                            sources[e], dists[e]):
+                if _insert(ind[t], dst[t], flag[t], sources[e], dists[e]):
                     entered[own] += 1
                     worst[t] = dst[t, c - 1]
     return entered.sum()

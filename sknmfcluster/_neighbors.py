@@ -192,26 +192,26 @@ def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
     worst = np.ascontiguousarray(dst[:, -1])
     new_c, old_c = (np.empty((n, c), dtype=np.int32) for _ in range(2))
     n_new, n_old = (np.empty(n, dtype=np.int64) for _ in range(2))
-    pri = np.empty((n, c), dtype=np.uint64)
+    pri_new, pri_old = (np.empty((n, c), dtype=np.uint64) for _ in range(2))
     per_chunk = (NND_BLOCK // K.N_CHUNKS + 1) * (c * (c - 1) + 2 * c * c)
-    targets, sources = (np.empty(K.N_CHUNKS * per_chunk, dtype=np.int32)
-                        for _ in range(2))
-    dists = np.empty(K.N_CHUNKS * per_chunk)
-    counts = np.zeros(K.N_CHUNKS, dtype=np.int64)
+    scratch, offers = ((np.empty(K.N_CHUNKS * per_chunk, dtype=np.int32),
+                        np.empty(K.N_CHUNKS * per_chunk, dtype=np.int32),
+                        np.empty(K.N_CHUNKS * per_chunk)) for _ in range(2))
+    offsets = np.zeros((K.N_CHUNKS, K.N_CHUNKS + 1), dtype=np.int64)
     for it in range(max_iter):
-        K.nnd_sample(ind, flag, c, seed, it, new_c, n_new, old_c, n_old, pri)
+        K.nnd_sample(ind, flag, c, seed, it, new_c, n_new, old_c, n_old,
+                     pri_new, pri_old)
         entered = 0
         for v0 in range(0, n, NND_BLOCK):
             v1 = min(n, v0 + NND_BLOCK)
             if sparse:
-                K.nnd_join_csr(Xp.data, Xp.indices, Xp.indptr, new_c, n_new,
-                               old_c, n_old, worst, v0, v1, targets, sources,
-                               dists, counts)
+                K.nnd_join_csr(Xp.data, Xp.indices, Xp.indptr, ind, new_c,
+                               n_new, old_c, n_old, worst, v0, v1, scratch,
+                               offers, offsets)
             else:
-                K.nnd_join_dense(Xp.X, new_c, n_new, old_c, n_old, worst, v0,
-                                 v1, targets, sources, dists, counts)
-            entered += K.nnd_apply(targets, sources, dists, counts, ind, dst,
-                                   flag, worst)
+                K.nnd_join_dense(Xp.X, ind, new_c, n_new, old_c, n_old, worst,
+                                 v0, v1, scratch, offers, offsets)
+            entered += K.nnd_apply(offers, offsets, ind, dst, flag, worst)
         if entered <= delta * n * c:
             break
     return ind, dst
