@@ -81,10 +81,25 @@ def symnmf_codes(A_rows, W_train, w0, *, max_iter, tol):
 
 
 #: ``fit_components`` solves the columns of ``H`` from a transposed copy of
-#: dense ``X`` made this many bytes of ``X`` at a time (whole when smaller):
-#: each column is a problem of its own, so the blocks give the same result
-#: as one copy of the whole of ``X``, which doubled the fit's peak memory.
-COMPONENTS_BLOCK_BYTES = 256 * 2**20
+#: dense ``X`` made this many bytes of ``X`` at a time (whole when smaller),
+#: into one buffer: each column is a problem of its own, so the blocks give
+#: the same result as one copy of the whole of ``X``, which doubled the
+#: fit's peak memory. One fresh copy of 220 MB (70,000 x 784 float32) cost
+#: up to 0.7 s of page faults; a small buffer is faulted in once.
+COMPONENTS_BLOCK_BYTES = 16 * 2**20
+
+
+def _transpose_into(X, f0, out, rows=256):
+    """``out[:] = X[:, f0:f0 + len(out)].T``, ``rows`` rows of ``X`` at a time.
+
+    NumPy's copy of the whole transposed view reads ``X`` a column at a
+    time, touching a new page for every entry; slabs of rows stay in the
+    cache (at 70,000 x 784: 0.16-0.97 s against 0.06 s).
+    """
+    f1 = f0 + out.shape[0]
+    for i0 in range(0, X.shape[0], rows):
+        out[:, i0:i0 + rows] = X[i0:i0 + rows, f0:f1].T
+    return out
 
 
 def fit_components(storage, codes, loss, *, solver, max_iter, tol):
@@ -114,8 +129,8 @@ def fit_components(storage, codes, loss, *, solver, max_iter, tol):
         return np.ascontiguousarray(solve(storage.transpose()))
     step = max(1, COMPONENTS_BLOCK_BYTES // max(1, n * X.itemsize))
     H = np.empty((codes.shape[1], m), dtype=components.dtype)
+    buffer = np.empty((min(step, m), n), dtype=X.dtype)
     for f0 in range(0, m, step):
-        block = np.ascontiguousarray(X[:, f0:f0 + step].T)
+        block = _transpose_into(X, f0, buffer[:min(step, m - f0)])
         H[:, f0:f0 + step] = solve(_storage.Dense(block, storage.scale))
-        del block  # before the next block's copy, not after it
     return H
