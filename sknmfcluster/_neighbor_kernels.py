@@ -326,21 +326,24 @@ def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri_new,
 
 
 @kernel()
-def _holds(row, j):
-    """Whether the candidate row ``row`` holds the point ``j``."""
-    for p in range(row.shape[0]):
-        if row[p] == j:
-            return True
-    return False
+def _propose(p, q, d, worst, targets, sources, dists, at):
+    """Record the offers ``q -> row p`` and ``p -> row q`` that can enter.
 
-
-@kernel()
-def _offer(p, q, d, targets, sources, dists, at):
-    """Record the offer ``q -> row p`` at ``at``; returns the next position."""
-    targets[at] = p
-    sources[at] = q
-    dists[at] = d
-    return at + 1
+    An offer of a point the row already holds is made all the same (the row
+    ignores it): checking the rows here cost more than the offers it saved
+    (at 70,000 images, 8.0 s against 6.3 s for the whole graph).
+    """
+    if d <= worst[p]:
+        targets[at] = p
+        sources[at] = q
+        dists[at] = d
+        at += 1
+    if d <= worst[q]:
+        targets[at] = q
+        sources[at] = p
+        dists[at] = d
+        at += 1
+    return at
 
 
 @kernel()
@@ -383,15 +386,14 @@ def _bucket(ch, at, bounds, targets, sources, dists, out_t, out_s, out_d,
 
 
 @kernel(parallel=True)
-def nnd_join_dense(X, ind, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
+def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
                    offers, offsets):
     """Local joins of the points ``v0 <= v < v1``: compare their candidates.
 
     Each pair (new, new) and (new, old) of ``v``'s candidates is compared
     and offered to both rows if it can enter (``worst`` (n,) is each row's
-    largest distance before this block, ``ind`` (n, c) the rows, read
-    only). ``scratch`` and ``offers`` are each a ``(targets, sources,
-    dists)`` triple of equal length; the offers of chunk ``ch`` are written
+    largest distance before this block). ``scratch`` and ``offers`` are
+    each a ``(targets, sources, dists)`` triple of equal length; the offers of chunk ``ch`` are written
     from ``ch * cap`` on (``cap = len(targets) // N_CHUNKS``) to
     ``offers``, sorted by the chunk of the row they address, with
     ``offsets`` (N_CHUNKS, N_CHUNKS + 1) as :func:`_bucket` describes.
@@ -399,7 +401,7 @@ def nnd_join_dense(X, ind, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
     targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
     bounds = chunk_bounds(v1 - v0)
-    row_bounds = chunk_bounds(ind.shape[0])
+    row_bounds = chunk_bounds(worst.shape[0])
     width = new_c.shape[1] + old_c.shape[1]
     for ch in prange(N_CHUNKS):
         rows = np.empty(width, dtype=np.int64)
@@ -410,16 +412,9 @@ def nnd_join_dense(X, ind, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
                 a = rows[p]
                 for q in range(p + 1, m):
                     b = rows[q]
-                    # a row that holds the other point would not change
-                    to_a = b != a and not _holds(ind[a], b)
-                    to_b = b != a and not _holds(ind[b], a)
-                    if not (to_a or to_b):
-                        continue
-                    d = _fast_dist(X[a], X[b])
-                    if to_a and d <= worst[a]:
-                        at = _offer(a, b, d, targets, sources, dists, at)
-                    if to_b and d <= worst[b]:
-                        at = _offer(b, a, d, targets, sources, dists, at)
+                    if b != a:
+                        at = _propose(a, b, _fast_dist(X[a], X[b]), worst,
+                                      targets, sources, dists, at)
         _bucket(ch, at, row_bounds, targets, sources, dists, offers[0],
                 offers[1], offers[2], offsets)
 
@@ -435,33 +430,28 @@ def _candidates(new_v, n_new, old_v, n_old, rows):
 
 
 @kernel(parallel=True)
-def nnd_join_csr(data, indices, indptr, ind, new_c, n_new, old_c, n_old, worst,
-                 v0, v1, scratch, offers, offsets):
+def nnd_join_csr(data, indices, indptr, new_c, n_new, old_c, n_old, worst, v0,
+                 v1, scratch, offers, offsets):
     """:func:`nnd_join_dense` for CSR ``X``: the same offers, bit for bit."""
     targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
     bounds = chunk_bounds(v1 - v0)
-    row_bounds = chunk_bounds(ind.shape[0])
+    row_bounds = chunk_bounds(worst.shape[0])
     width = new_c.shape[1] + old_c.shape[1]
     for ch in prange(N_CHUNKS):
         rows = np.empty(width, dtype=np.int64)
+        d = np.empty(width)
         at = ch * cap
         for v in range(v0 + bounds[ch], v0 + bounds[ch + 1]):
             m = _candidates(new_c[v], n_new[v], old_c[v], n_old[v], rows)
             for p in range(n_new[v]):
                 a = rows[p]
+                _dists_csr(data, indices, indptr[a], indptr[a + 1], data,
+                           indices, indptr, rows[p + 1:], m - p - 1, d)
                 for q in range(p + 1, m):
-                    b = rows[q]
-                    to_a = b != a and not _holds(ind[a], b)
-                    to_b = b != a and not _holds(ind[b], a)
-                    if not (to_a or to_b):
-                        continue
-                    d = _dist_csr(data, indices, indptr[a], indptr[a + 1],
-                                  data, indices, indptr[b], indptr[b + 1])
-                    if to_a and d <= worst[a]:
-                        at = _offer(a, b, d, targets, sources, dists, at)
-                    if to_b and d <= worst[b]:
-                        at = _offer(b, a, d, targets, sources, dists, at)
+                    if rows[q] != a:
+                        at = _propose(a, rows[q], d[q - p - 1], worst,
+                                      targets, sources, dists, at)
         _bucket(ch, at, row_bounds, targets, sources, dists, offers[0],
                 offers[1], offers[2], offsets)
 
