@@ -393,10 +393,11 @@ def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
     Each pair (new, new) and (new, old) of ``v``'s candidates is compared
     and offered to both rows if it can enter (``worst`` (n,) is each row's
     largest distance before this block). ``scratch`` and ``offers`` are
-    each a ``(targets, sources, dists)`` triple of equal length; the offers of chunk ``ch`` are written
-    from ``ch * cap`` on (``cap = len(targets) // N_CHUNKS``) to
-    ``offers``, sorted by the chunk of the row they address, with
-    ``offsets`` (N_CHUNKS, N_CHUNKS + 1) as :func:`_bucket` describes.
+    each a ``(targets, sources, dists)`` triple of equal length; the offers
+    of chunk ``ch`` are written from ``ch * cap`` on (``cap =
+    len(targets) // N_CHUNKS``) to ``offers``, sorted by the chunk of the
+    row they address, with ``offsets`` (N_CHUNKS, N_CHUNKS + 1) as
+    :func:`_bucket` describes.
     """
     targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
