@@ -150,6 +150,60 @@ def test_nndescent_is_reproducible_and_ignores_the_thread_count(nnd,
     assert not np.array_equal(other.graph, nbrs.graph)  # the seed is used
 
 
+def test_nndescent_candidate_lists_keep_the_smallest_priorities():
+    """The parallel candidate lists, against the definition: each point's new
+    (old) list holds the ``cap`` points of smallest hash priority among the
+    ends of its new (old) edges, in both directions; a new edge that made it
+    into its own row's list is flagged old."""
+    K = _neighbor_kernels
+    rng = np.random.RandomState(0)
+    n, c, cap, seed, it = 60, 6, 4, 7, 3
+    ind = np.empty((n, c), dtype=np.int32)
+    for u in range(n):
+        others = rng.choice(np.delete(np.arange(n), u), c - 1, replace=False)
+        ind[u] = np.r_[u, others]
+    flag = rng.rand(n, c) < 0.5
+    offered = {True: [{} for _ in range(n)], False: [{} for _ in range(n)]}
+    for u in range(n):
+        for j in range(c):
+            v = int(ind[u, j])
+            if v != u:
+                p = int(K._hash(seed, it, min(u, v), max(u, v)))
+                offered[bool(flag[u, j])][u][v] = p
+                offered[bool(flag[u, j])][v][u] = p
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, before}):
+            numba.set_num_threads(threads)
+            lists = [np.empty((n, cap), dtype=np.int32) for _ in range(2)]
+            counts = [np.empty(n, dtype=np.int64) for _ in range(2)]
+            got = flag.copy()
+            K.nnd_sample(ind, got, cap, seed, it, lists[0], counts[0], lists[1],
+                         counts[1], *(np.empty((n, cap), dtype=np.uint64)
+                                      for _ in range(2)))
+            for kind, L, cnt in ((True, lists[0], counts[0]),
+                                 (False, lists[1], counts[1])):
+                for w in range(n):
+                    pri = offered[kind][w]
+                    want = sorted(pri, key=pri.get)[:cap]
+                    assert sorted(L[w, :cnt[w]]) == sorted(want)
+            for u in range(n):
+                for j in range(c):
+                    in_own = ind[u, j] in lists[0][u, :counts[0][u]]
+                    assert got[u, j] == (flag[u, j] and not in_own)
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 9, 1001])
+def test_offers_are_bucketed_by_the_chunk_that_owns_their_row(n):
+    K = _neighbor_kernels
+    bounds = K.chunk_bounds(n)
+    for t in range(n):
+        ch = K._chunk_of(t, bounds)
+        assert bounds[ch] <= t < bounds[ch + 1]
+
+
 def test_nndescent_dense_and_csr_give_nearly_the_same_graph(nnd):
     train, new, nbrs = nnd
     # NN-descent ranks candidates by a fast distance whose rounding differs
