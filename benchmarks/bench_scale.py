@@ -9,6 +9,9 @@ scikit-learn's ``KMeans(10)`` on the same data.
   installed) and a randomized-PCA candidate search followed by the exact
   re-ranking, at several sizes of synthetic clustered 28 x 28 images and on
   sparse counts; time and recall of the true 10 nearest neighbours.
+- ``steps``: where NN-descent's time goes (its start, and the sample, join
+  and apply steps of its iterations) on the images of the ``fit`` section,
+  best of 3 builds.
 - ``spectral``: the eigensolver (ARPACK at machine precision and at the
   package's tolerance, LOBPCG with an AMG preconditioner when pyamg is
   installed) and the KMeans on the spectral embedding, at 70,000 samples
@@ -45,7 +48,8 @@ sys.path.insert(0, str(HERE))
 from _common import machine_info, zipf_counts  # noqa: E402
 from _report import fmt, heading, ratio, say, table  # noqa: E402
 
-SECTIONS = ("neighbours", "spectral", "fit", "digits", "pickle", "million")
+SECTIONS = ("neighbours", "steps", "spectral", "fit", "digits", "pickle",
+            "million")
 K = 10  # neighbours, and clusters
 CONFIGS = {
     "full": {"sizes": (5_000, 20_000, 70_000), "fit_n": 70_000,
@@ -284,6 +288,31 @@ def section_neighbours(cfg, results):
         say(f"\npynndescent first call in this process (compile + 3,000 "
             f"samples): {compile_pynnd:.1f} s")
     results["neighbours"] = {"rows": out, "pynndescent_first_call_s": compile_pynnd}
+
+
+# -- NN-descent's steps ---------------------------------------------------------
+def section_steps(cfg, results):
+    from sknmfcluster import _neighbors, _storage
+
+    n = cfg["fit_n"]
+    say(heading(f"NN-descent's steps on {n} x 784 float32 images", 2))
+    Xp = _storage.prepare(clustered_images(n)[0])
+    c = _neighbors.CANDIDATE_FACTOR * K
+    steps = ("start", "sample", "join", "apply")
+    runs = []
+    for _ in range(3):
+        timings = {}
+        _, total = timed(lambda: _neighbors.nndescent(Xp, c, 12345,
+                                                      timings=timings))
+        runs.append(dict(timings, total=total))
+        say(f"  build: {total:.2f} s")
+    best = min(runs, key=lambda r: r["total"])
+    say(table(["run", *steps, "total", "iterations"], [
+        [str(i + 1), *(fmt(r[s], 3, " s") for s in steps),
+         fmt(r["total"], 3, " s"), str(r["iterations"])]
+        for i, r in enumerate(runs)]))
+    say(f"best of 3: {best['total']:.2f} s")
+    results["steps"] = {"n": n, "runs": runs}
 
 
 # -- spectral -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ input; NN-descent searches its candidates with a faster distance whose
 rounding differs between the storages, so its graph can differ slightly.
 """
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,15 +167,19 @@ def _training_rows(nbrs):
     return _rerank(nbrs.X, nbrs.X, cand.astype(np.int64), nbrs.n_neighbors)
 
 
-def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
+def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA,
+              timings=None):
     """Approximate ``c`` nearest samples of each sample, by NN-descent.
 
     Returns ``(ind, dist)``, (n, c) int32 and float64, each row sorted by
     ``(distance, index)`` for the fast, reassociated distance that ranks
     candidates (:func:`_rerank` ranks them exactly). The
     candidate lists of an iteration hold at most ``c`` new and ``c`` old
-    entries, as in pynndescent.
+    entries, as in pynndescent. ``timings``, a dict, receives the seconds
+    spent in each step (``"start"``, ``"sample"``, ``"join"``, ``"apply"``)
+    and the number of ``"iterations"`` (for the benchmarks).
     """
+    clock = _StepClock(timings)
     K = _neighbor_kernels
     n = _n_rows(Xp)
     ind = np.empty((n, c), dtype=np.int32)
@@ -198,9 +203,11 @@ def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
                         np.empty(K.N_CHUNKS * per_chunk, dtype=np.int32),
                         np.empty(K.N_CHUNKS * per_chunk)) for _ in range(2))
     offsets = np.zeros((K.N_CHUNKS, K.N_CHUNKS + 1), dtype=np.int64)
+    clock.lap("start")
     for it in range(max_iter):
         K.nnd_sample(ind, flag, c, seed, it, new_c, n_new, old_c, n_old,
                      pri_new, pri_old)
+        clock.lap("sample")
         entered = 0
         for v0 in range(0, n, NND_BLOCK):
             v1 = min(n, v0 + NND_BLOCK)
@@ -211,10 +218,31 @@ def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA):
             else:
                 K.nnd_join_dense(Xp.X, new_c, n_new, old_c, n_old, worst, v0,
                                  v1, scratch, offers, offsets)
+            clock.lap("join")
             entered += K.nnd_apply(offers, offsets, ind, dst, flag, worst)
+            clock.lap("apply")
         if entered <= delta * n * c:
             break
+    clock.count("iterations", it + 1)
     return ind, dst
+
+
+class _StepClock:
+    """Adds the seconds since the last lap to ``timings[step]`` (if a dict)."""
+
+    def __init__(self, timings):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, step):
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[step] = self.timings.get(step, 0.0) + now - self.last
+            self.last = now
+
+    def count(self, key, value):
+        if self.timings is not None:
+            self.timings[key] = value
 
 
 def _search_graph(graph):
