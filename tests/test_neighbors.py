@@ -204,6 +204,18 @@ def test_offers_are_bucketed_by_the_chunk_that_owns_their_row(n):
         assert bounds[ch] <= t < bounds[ch + 1]
 
 
+def test_nndescent_step_timings_are_reported_and_change_nothing():
+    Xp = _storage.prepare(planted(n=400))
+    plain = _neighbors.nndescent(Xp, 8, 3)
+    timings = {}
+    timed = _neighbors.nndescent(Xp, 8, 3, timings=timings)
+    for a, b in zip(plain, timed):
+        np.testing.assert_array_equal(a, b)
+    assert set(timings) == {"start", "sample", "join", "apply", "iterations"}
+    assert 1 <= timings["iterations"] <= _neighbors.NND_MAX_ITER
+    assert all(timings[s] >= 0 for s in ("start", "sample", "join", "apply"))
+
+
 def test_nndescent_dense_and_csr_give_nearly_the_same_graph(nnd):
     train, new, nbrs = nnd
     # NN-descent ranks candidates by a fast distance whose rounding differs
