@@ -59,8 +59,9 @@ APPROXIMATE_FROM = 10_000
 NND_DELTA = 0.001
 NND_MAX_ITER = 20
 #: Points whose local joins are computed before their offers are applied:
-#: bounds the offer buffer (about 40 MB at 20 candidates) while keeping the
-#: graph current.
+#: bounds the offer buffers (two, the offers as made and sorted by the rows'
+#: chunks, about 40 MB each at 20 candidates) while keeping the graph
+#: current.
 NND_BLOCK = 2048
 #: A new sample's search starts from its nearest of this many training
 #: samples, drawn once at fit: one per cluster at least, so that the search
