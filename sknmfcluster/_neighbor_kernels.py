@@ -306,16 +306,12 @@ def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri_new,
                 if v == u or not (own_u or own_v):
                     continue
                 p = _hash(seed, it, min(u, v), max(u, v))
-                if flag[u, j]:
-                    if own_u:
-                        _keep_smallest(new_c, pri_new, n_new, u, v, p, cap)
-                    if own_v:
-                        _keep_smallest(new_c, pri_new, n_new, v, u, p, cap)
-                else:
-                    if own_u:
-                        _keep_smallest(old_c, pri_old, n_old, u, v, p, cap)
-                    if own_v:
-                        _keep_smallest(old_c, pri_old, n_old, v, u, p, cap)
+                lists, pri, counts = ((new_c, pri_new, n_new) if flag[u, j]
+                                      else (old_c, pri_old, n_old))
+                if own_u:
+                    _keep_smallest(lists, pri, counts, u, v, p, cap)
+                if own_v:
+                    _keep_smallest(lists, pri, counts, v, u, p, cap)
     for ch in prange(N_CHUNKS):
         for u in range(bounds[ch], bounds[ch + 1]):
             for j in range(c):
