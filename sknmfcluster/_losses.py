@@ -53,16 +53,20 @@ def auto_solver(loss):
     return "cd" if loss.beta == 2.0 else "mu"
 
 
-def fro_from_stats(sq_norm, A, B, H):
+def fro_from_stats(sq_norm, A, B, H, extra=0.0):
     """``0.5 * ||X - W H||^2`` from ``A = W.T X`` (k, m) and ``B = W.T W``.
 
     Uses ``||X - WH||^2 = ||X||^2 - 2 <A, H> + <B, H H.T>``: no pass over X.
-    The subtraction can cancel to a tiny negative number for an almost exact
+    ``extra`` is added before the clip: with missing entries, the pass's
+    own share (mostly missing rows are left out of ``B`` and their share of
+    ``<B, H H.T>`` comes in there, ``_kernels._masked.accumulate_observed``,
+    so the sum of the first three terms alone can be negative). The
+    subtraction can cancel to a tiny negative number for an almost exact
     fit, so the result is clipped at zero.
     """
     H64 = H.astype(np.float64, copy=False)
     value = sq_norm - 2.0 * np.vdot(A, H64) + np.vdot(B, H64 @ H64.T)
-    return 0.5 * max(value, 0.0)
+    return max(0.5 * value + extra, 0.0)
 
 
 def reconstruction_error(divergence):
@@ -182,8 +186,8 @@ class Loss:
         """
         if self.beta == 2.0:
             H = H_before if stats.masked else H_after
-            return fro_from_stats(sq_norm, stats.A, stats.B, H) \
-                + stats.objective
+            return fro_from_stats(sq_norm, stats.A, stats.B, H,
+                                  stats.objective)
         if self.beta == 1.0:
             return stats.objective + float(
                 stats.v @ H_before.sum(axis=1, dtype=np.float64))

@@ -154,17 +154,34 @@ def test_masked_coordinate_descent_solves_the_observed_least_squares(storage,
     assert checked > 0
 
 
-def test_masked_statistics_match_numpy():
-    X, Xn, mask = _planted(n=50, m=10)
-    Xp = _storage.prepare(Xn)
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+@pytest.mark.parametrize("solver", ["mu", "cd"])
+@pytest.mark.parametrize("hidden", [0.3, 0.85])  # missing share, observed share
+def test_masked_statistics_match_numpy(storage, solver, hidden):
+    """The statistics of the H update and the objective over the observed
+    entries, whether a row adds its missing entries' share to ``C`` or
+    (mostly missing) takes itself out of ``B`` and adds its observed share."""
+    from sknmfcluster._kernels import _dispatch
+    X, Xn, mask = _planted(n=50, m=10, hidden=hidden)
+    paths = {_dispatch.masked_path(3, n_missing, 10, 1)
+             for n_missing in mask.sum(axis=1) if n_missing}
+    expected = {0.3: _dispatch.GRAM_PATH, 0.85: _dispatch.OBSERVED_PATH}
+    assert expected[hidden] in paths
+    Xp = _storage.prepare(_as_csr_with_nan(Xn) if storage == "csr" else Xn)
     rng = np.random.RandomState(3)
     W, H = rng.rand(50, 3) + 0.1, rng.rand(3, 10) + 0.1
     M = ~mask
-    stats = w_step(Xp, W, H, 2, 0.0, 0.0, 1, 0.0, True)
+    stats = w_step(Xp, W, H, 2, 0.0, 0.0, 1, 0.0, True, cd=solver == "cd")
     WH = W @ H  # the statistics are taken with the new W
     np.testing.assert_allclose(stats.A, W.T @ np.where(M, X, 0.0), rtol=1e-10)
-    np.testing.assert_allclose(stats.B @ H - stats.C, W.T @ (M * WH),
-                               rtol=1e-10)
+    observed = W.T @ (M * WH)
+    # a difference: where no observed entry of a column sees a component it
+    # cancels to rounding noise (which the H update sets to 0, UNSEEN)
+    np.testing.assert_allclose(stats.B @ H - stats.C, observed, rtol=1e-10,
+                               atol=1e-12 * observed.max())
+    objective = Loss(2.0).objective(stats, Xp.sq_norm, H, H)
+    assert objective == pytest.approx(_masked_beta(X, WH, 2.0, mask),
+                                      rel=1e-10)
     stats = w_step(Xp, W, H, 1, 0.0, 0.0, 0, 0.0, True)
     np.testing.assert_allclose(stats.v[:, None] - stats.C, W.T @ M,
                                rtol=1e-10)

@@ -111,8 +111,10 @@ def _csr_row(data, indices, indptr, i, W, H, Ht, HHt, Hsum, aux, aux_l2,
                               s, row, mode & OBJECTIVE != 0, mc, At, B, Nt,
                               Dt, v)
     if accumulate and mc.shape[0] and not beta_rule:
+        # B takes the row out only where this loop added it (see
+        # _dispatch._missing_share)
         part += missing_share(masked, rule, n_steps, W[i], Ht, mc, not gram,
-                              Ct, sc)
+                              Ct, B if scatter else B[:0], sc)
     if spread:
         _spread(data, indices, a, b, row[4], 0.0)
     return part

@@ -198,20 +198,22 @@ def _dense_row(X, i, W, H, Ht, HHt, Hsum, aux, aux_l2, done, miss_ptr,
         return part
     if mc.shape[0]:
         part += missing_share(masked, rule, n_steps, W[i], Ht, mc, not gram,
-                              Ct, sc)
+                              Ct, B, sc)
     return part
 
 
 @kernel()
 def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
-                  miss_idx, rule, family, n_steps, s, sc, Ct):
+                  miss_idx, rule, family, n_steps, s, sc, B, Ct):
     """Solve a group of rows of a Frobenius fit pass when one has missing entries.
 
     ``sc[0]`` holds the group's ``x @ H.T`` (the register-tiled product is
     right for masked rows too: their missing entries are stored as zeros,
     and so are the statistics ``W.T X`` the caller adds for the group).
     Each row is solved alone, with its missing columns' corrections; returns
-    their share of the objective and adds their share ``Ct``.
+    their share of the objective and adds their share to ``Ct`` (a mostly
+    missing row takes itself out of ``B``, which the caller adds for the
+    group: ``_dispatch.missing_share``).
     """
     xh, row = sc[0], sc[2]
     part = 0.0
@@ -225,7 +227,7 @@ def _masked_group(X, r0, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr,
                    Hsum, aux, aux_l2, row[0, :0], sc[3][:0], X[i], mc, sc)
         if mc.shape[0]:
             part += missing_share(True, rule, n_steps, W[i], Ht, mc, False,
-                                  Ct, sc)
+                                  Ct, B, sc)
     return part
 
 
@@ -258,7 +260,7 @@ def _row_groups(X, W, H, Ht, HHt, Hsum, aux, aux_l2, miss_ptr, miss_idx, rule,
         if miss_ptr.shape[0] and miss_ptr[r0 + ROW_GROUP] > miss_ptr[r0]:
             part += masked_group(masked, X, r0, W, H, Ht, HHt, Hsum, aux,
                                  aux_l2, miss_ptr, miss_idx, rule, family,
-                                 n_steps, s, sc, Ct)
+                                 n_steps, s, sc, B, Ct)
         elif rule == R.CD_FRO:
             R.cd_rows(xh, W, r0, ROW_GROUP, HHt, l1, l2, n_steps, tol, wg,
                       vec[0])

@@ -142,7 +142,7 @@ def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
     curv, whm = vec[2], row[1]
     if path == OBSERVED_PATH:
         count = M.observed_columns(Ht.shape[0], mc, oc)
-        M.gather_columns(H, oc[:count], hm)
+        M.gather_columns(Ht, oc[:count], hm)
         if rule == R.MU_FRO:
             return M.mu_fro_row_observed(xh[0], w, HHt, hm, count, l1, l2,
                                          n_steps, tol, vec[0], row[2], curv)
@@ -150,7 +150,7 @@ def _fro_rule_masked(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum,
                                  n_steps, tol, row[2], curv)
     G, n_corrected = HHt, nm
     if path == GRAM_PATH:
-        M.gram_observed(w, H, HHt, mc, hm, gram, curv)
+        M.gram_observed(w, Ht, HHt, mc, hm, gram, curv)
         G, n_corrected = gram, 0
     else:
         M.prepare_missing(w, Ht, HHt, mc, hm, curv, whm)
@@ -180,7 +180,7 @@ def _cd_kl(val, col, w, Ht, hsum, s, n_steps, sc):
 
 
 @kernel()
-def _kl_hsum(w, H, Hsum, mc, sc):
+def _kl_hsum(w, Ht, Hsum, mc, sc):
     """Row sums of H over a row's observed columns (``Hsum`` if none missing).
 
     A component the row does not see gets the code 0.
@@ -190,7 +190,7 @@ def _kl_hsum(w, H, Hsum, mc, sc):
     nm = mc.shape[0]
     hsum = Hsum
     if nm:  # H at the missing columns, for the rule's sums
-        M.gather_columns(H, mc, hm)
+        M.gather_columns(Ht, mc, hm)
         M.observed_hsum(Hsum, hm, nm, vec[2])
         hsum = vec[2][:k]
         M.zero_unseen(w, hsum)
@@ -201,7 +201,7 @@ def _kl_hsum(w, H, Hsum, mc, sc):
 def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
              aux_l2, val, col, x_dense, mc, sc):
     """The multiplicative KL rule, over the observed entries (``mc`` missing)."""
-    hsum = _kl_hsum(w, H, Hsum, mc, sc)
+    hsum = _kl_hsum(w, Ht, Hsum, mc, sc)
     return _mu_kl(val, col, w, Ht, hsum, s, n_steps, sc)
 
 
@@ -209,7 +209,7 @@ def _kl_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
 def _kl_cd_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
                 aux_l2, val, col, x_dense, mc, sc):
     """KL coordinate descent, over the observed entries (``mc`` missing)."""
-    hsum = _kl_hsum(w, H, Hsum, mc, sc)
+    hsum = _kl_hsum(w, Ht, Hsum, mc, sc)
     return _cd_kl(val, col, w, Ht, hsum, s, n_steps, sc)
 
 
@@ -221,7 +221,7 @@ def _beta_rule(rule, s, n_steps, w, i, W, H, Ht, HHt, Hsum, aux,
     nm = mc.shape[0]
     if nm:  # its sums run over the observed entries: only the components
         # the row does not see need a decision (0, as for KL)
-        M.gather_columns(H, mc, hm)
+        M.gather_columns(Ht, mc, hm)
         M.observed_hsum(Hsum, hm, nm, vec[2])
         M.zero_unseen(w, vec[2][:w.shape[0]])
     return R.mu_beta_row(x_dense, w, H, s[BETA], s[GAMMA], s[L1], s[L2],
@@ -426,22 +426,31 @@ def gathers_missing(rule, k, nm, m, n_steps):
 
 
 @kernel()
-def _missing_share(rule, n_steps, w, Ht, mc, kl, Ct, sc):
+def _missing_share(rule, n_steps, w, Ht, mc, kl, Ct, B, sc):
     """Add the missing entries' share of row ``w`` after :func:`apply_rule`.
 
     :func:`._masked.accumulate_missing`, from the columns ``apply_rule``
-    left in the scratch where it gathered them; returns the row's share of
-    the objective.
+    left in the scratch where it gathered them. A Frobenius row solved from
+    its observed columns (mostly missing, :func:`masked_path`) instead
+    takes itself out of ``B`` and adds its observed entries' share
+    (:func:`._masked.accumulate_observed`), where ``B`` is given (the caller
+    adds ``outer(w, w)`` to it for this row; empty otherwise). Returns the
+    row's share of the objective.
     """
-    gathered = gathers_missing(rule, w.shape[0], mc.shape[0], Ht.shape[0],
-                               n_steps)
+    k, nm, m = w.shape[0], mc.shape[0], Ht.shape[0]
+    if B.shape[0] and (rule == R.MU_FRO or rule == R.CD_FRO) \
+            and masked_path(k, nm, m, n_steps) == OBSERVED_PATH:
+        # apply_rule left the observed columns in ``col`` and H there in hm
+        return M.accumulate_observed(w, sc[7], sc[3][:m - nm], Ct, B,
+                                     sc[2][1])
+    gathered = gathers_missing(rule, k, nm, m, n_steps)
     return M.accumulate_missing(w, Ht, mc, kl, Ct, sc[7], gathered, sc[2][1])
 
 
 missing_share = routed(
     lambda masked: nothing if masked is False else _missing_share,
     "missing_share", """\
-missing_share(masked, rule, n_steps, w, Ht, mc, kl, Ct, sc)
+missing_share(masked, rule, n_steps, w, Ht, mc, kl, Ct, B, sc)
 
 :func:`_missing_share` where ``masked``; nothing is compiled for a pass
 without missing entries.

@@ -38,18 +38,31 @@ UNSEEN = 1e-9
 
 
 @kernel()
-def gather_columns(H, cols, out):
+def gather_columns(Ht, cols, out):
     """``out[j, p] = H[j, cols[p]]``: the columns ``cols`` of H, contiguous.
 
-    ``out`` (k, >= len(cols)) is float64 scratch; the corrections below read
-    each component's values at the columns as one contiguous vector (a
-    strided read of ``Ht`` per column cannot be vectorised).
+    ``Ht`` is ``H.T`` (m, k), whose row ``cols[p]`` holds the column
+    wanted; ``out`` (k, >= len(cols)) is float64 scratch. Four columns are
+    moved at a time, so that each row of ``out`` receives four adjacent
+    entries per visit (one at a time, the stores of a small rank stride
+    across ``k`` rows and cost more than the reads). The corrections below
+    read each component's values at the columns as one contiguous vector.
     """
-    for j in range(H.shape[0]):
-        h = H[j]
-        o = out[j]
-        for p in range(cols.shape[0]):
-            o[p] = h[cols[p]]
+    k = Ht.shape[1]
+    n = cols.shape[0]
+    p = 0
+    while p + 4 <= n:
+        a, b, c, d = Ht[cols[p]], Ht[cols[p + 1]], Ht[cols[p + 2]], \
+            Ht[cols[p + 3]]
+        for j in range(k):
+            o = out[j]
+            o[p], o[p + 1], o[p + 2], o[p + 3] = a[j], b[j], c[j], d[j]
+        p += 4
+    while p < n:
+        a = Ht[cols[p]]
+        for j in range(k):
+            out[j, p] = a[j]
+        p += 1
 
 
 @kernel()
@@ -86,31 +99,22 @@ def zero_unseen(w, observed):
             w[j] = 0.0
 
 
-@kernel(fastmath=REDUCTION_MATH)
+@kernel()
 def prepare_missing(w, Ht, HHt, mc, hm, curv, whm):
     """What the corrected Frobenius rules need of a row's missing columns ``mc``.
 
-    Gathers ``hm = H[:, mc]`` (as :func:`gather_columns`, reading a row of
-    ``Ht`` per column), the diagonal of the row's Gram matrix ``curv[j] =
-    ||h_j||^2`` over its observed columns (``HHt[j, j]`` less the missing
-    columns' squares) and ``whm = w @ H_m``; the components the row does not
-    see (:data:`UNSEEN`) get ``curv`` 0 and the code 0.
+    Gathers ``hm = H[:, mc]`` (:func:`gather_columns`), the diagonal of the
+    row's Gram matrix ``curv[j] = ||h_j||^2`` over its observed columns
+    (``HHt[j, j]`` less the missing columns' squares) and ``whm = w @
+    H_m``; the components the row does not see (:data:`UNSEEN`) get
+    ``curv`` 0 and the code 0.
     """
-    k = w.shape[0]
-    for j in range(k):
-        curv[j] = 0.0
-    for p in range(mc.shape[0]):
-        h = Ht[mc[p]]
-        s = 0.0
-        for j in range(k):
-            value = np.float64(h[j])
-            hm[j, p] = value
-            curv[j] += value * value
-            s += w[j] * value
-        whm[p] = s
-    for j in range(k):
-        curv[j] = HHt[j, j] - curv[j]
-    _observed_diagonal(HHt, curv, w, whm, hm, mc.shape[0])
+    nm = mc.shape[0]
+    gather_columns(Ht, mc, hm)
+    for j in range(w.shape[0]):
+        curv[j] = HHt[j, j] - dot_n(hm[j], hm[j], nm)
+    missing_wh(w, hm, nm, whm)
+    _observed_diagonal(HHt, curv, w, whm, hm, nm)
 
 
 @kernel()
@@ -128,22 +132,71 @@ def _observed_diagonal(HHt, curv, w, whm, hm, nm):
             w[j] = 0.0
 
 
+@kernel(fastmath=REDUCTION_MATH)
+def _gram_tile(hm, j, q, n, G, HHt):
+    """``G[a, b] = HHt[a, b] - hm[a, :n] @ hm[b, :n]`` for ``a`` in ``j, j +
+    1`` and ``b`` in ``q .. q + 3`` (and the symmetric entries).
+
+    A register tile: per gathered column, six loads feed eight
+    multiply-adds, where one dot product at a time needs two loads per
+    multiply-add.
+    """
+    a0, a1 = hm[j], hm[j + 1]
+    b0, b1, b2, b3 = hm[q], hm[q + 1], hm[q + 2], hm[q + 3]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0
+    for p in range(n):
+        x, y = a0[p], a1[p]
+        s00 += x * b0[p]
+        s01 += x * b1[p]
+        s02 += x * b2[p]
+        s03 += x * b3[p]
+        s10 += y * b0[p]
+        s11 += y * b1[p]
+        s12 += y * b2[p]
+        s13 += y * b3[p]
+    _put(G, HHt, j, q, s00)
+    _put(G, HHt, j, q + 1, s01)
+    _put(G, HHt, j, q + 2, s02)
+    _put(G, HHt, j, q + 3, s03)
+    if q > j:  # else (j + 1, j) is (j, j + 1), put above
+        _put(G, HHt, j + 1, q, s10)
+    _put(G, HHt, j + 1, q + 1, s11)
+    _put(G, HHt, j + 1, q + 2, s12)
+    _put(G, HHt, j + 1, q + 3, s13)
+
+
 @kernel()
-def gram_observed(w, H, HHt, mc, hm, G, curv):
+def _put(G, HHt, a, b, s):
+    """``G[a, b] = G[b, a] = HHt[a, b] - s`` (``a <= b``)."""
+    G[a, b] = G[b, a] = HHt[a, b] - s
+
+
+@kernel()
+def gram_observed(w, Ht, HHt, mc, hm, G, curv):
     """The row's own Gram matrix ``G = H_o H_o.T = HHt - H_m H_m.T`` (k, k).
 
-    Gathers ``hm = H[:, mc]`` (:func:`gather_columns`), then one dot product
-    along the ``nm`` gathered columns per pair of components: ``k^2 nm / 2``
+    Gathers ``hm = H[:, mc]`` (:func:`gather_columns`), then a dot product
+    along the ``nm`` gathered columns per pair of components, two by four
+    pairs at a time (:func:`_gram_tile`): about ``k^2 nm / 2``
     multiply-adds, cheaper for a small rank than correcting each sweep
-    (``_dispatch.masked_path``). ``curv`` receives the diagonal of ``G`` (0 for an
-    unseen component, whose code is set to 0).
+    (``_dispatch.masked_path``). ``curv`` receives the diagonal of ``G`` (0
+    for an unseen component, whose code is set to 0).
     """
     k = w.shape[0]
     nm = mc.shape[0]
-    gather_columns(H, mc, hm)
+    gather_columns(Ht, mc, hm)
+    for j in range(0, k - 1, 2):
+        q = j
+        while q + 4 <= k:
+            _gram_tile(hm, j, q, nm, G, HHt)
+            q += 4
+        for b in range(q, k):  # the last columns, pair by pair
+            _put(G, HHt, j, b, dot_n(hm[j], hm[b], nm))
+            if b > j:
+                _put(G, HHt, j + 1, b, dot_n(hm[j + 1], hm[b], nm))
+    if k % 2:
+        _put(G, HHt, k - 1, k - 1, dot_n(hm[k - 1], hm[k - 1], nm))
     for j in range(k):
-        for q in range(j, k):
-            G[j, q] = G[q, j] = HHt[j, q] - dot_n(hm[j], hm[q], nm)
         curv[j] = G[j, j]
     _observed_diagonal(HHt, curv, w, curv, hm, 0)  # no w @ H_m to follow
 
@@ -339,3 +392,34 @@ def accumulate_missing(w, Ht, mc, kl, Ct, hm, gathered, whm):
         part -= wh if kl else 0.5 * wh * wh
     return part
 
+
+
+@kernel()
+def accumulate_observed(w, ho, oc, Ct, B, wh):
+    """:func:`accumulate_missing` from the observed entries, Frobenius loss.
+
+    For a row mostly missing: its whole ``outer(w, w)`` is taken out of
+    ``B`` (which the pass adds for every row), so the denominator ``B H -
+    C`` of the H update must receive its share at the observed columns
+    ``oc`` alone, through ``C``: ``Ct[f] -= w * (w @ H)[f]`` there. Costs
+    ``2 k |o| + k^2`` instead of ``2 k |m|``. ``ho`` holds ``H[:, oc]``
+    (:func:`gather_columns`). Returns the row's share of the objective,
+    ``+0.5 * sum(wh^2)`` over the observed columns (``fro_from_stats`` no
+    longer counts the row's ``w H`` at all). ``wh`` (>= len(oc),) is
+    scratch.
+    """
+    k = w.shape[0]
+    no = oc.shape[0]
+    for j in range(k):
+        wj = np.float64(w[j])
+        for q in range(k):
+            B[j, q] -= wj * w[q]
+    missing_wh(w, ho, no, wh)  # here: w @ H_o at the observed columns
+    part = 0.0
+    for p in range(no):
+        acc = Ct[oc[p]]
+        value = wh[p]
+        for j in range(k):
+            acc[j] -= w[j] * value
+        part += 0.5 * value * value
+    return part
