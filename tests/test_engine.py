@@ -407,6 +407,41 @@ def test_the_default_method_compiles_no_pass_kernel(monkeypatch, digits):
     model.transform(sp.csr_matrix(X[:20]))
 
 
+def test_the_default_method_compiles_no_divergence_kernel(monkeypatch,
+                                                          digits):
+    # reconstruction_err_ of the Frobenius loss on dense data comes from
+    # BLAS by blocks of rows: the Numba divergence kernel, about 2 s of a
+    # first run's compiling, is built only for other losses or NaN
+    from sknmfcluster import NMFClusterer, SparseNMF
+
+    def refuse(*args):
+        raise AssertionError("the divergence kernel was used")
+
+    monkeypatch.setattr(_kernels, "divergence_dense", refuse)
+    X = digits[0][:300]
+    assert NMFClusterer(n_clusters=5, random_state=0).fit(X) \
+        .reconstruction_err_ > 0
+    assert SparseNMF(5, max_iter=20, random_state=0).fit(X) \
+        .reconstruction_err_ > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_frobenius_divergence_by_blocks_is_the_kernel_s(monkeypatch, dtype):
+    rng = np.random.RandomState(0)
+    X = rng.rand(37, 11).astype(dtype)
+    W = rng.rand(37, 4).astype(dtype)
+    H = rng.rand(4, 11).astype(dtype)
+    kernel = _kernels.divergence_dense(X, W, H, 2.0, np.zeros(0, np.int64),
+                                       np.zeros(0, np.int64))
+    monkeypatch.setattr(_storage, "FROBENIUS_BLOCK_BYTES", 8 * 11 * 5)
+    blocks = _storage.prepare(X).divergence(W, H, 2.0)  # 5 rows at a time
+    assert blocks == pytest.approx(kernel, rel=1e-12)
+    assert blocks == pytest.approx(0.5 * np.sum((X.astype(float) - W.astype(
+        float) @ H.astype(float)) ** 2), rel=1e-12)
+    with pytest.raises(ValueError, match="do not fit"):
+        _storage.prepare(X).divergence(W[:5], H, 2.0)
+
+
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 def test_a_solve_after_a_fit_takes_the_pass_it_has(monkeypatch, storage):
     # after a fit, the pass kernel is compiled: transform takes it rather
