@@ -218,6 +218,32 @@ def zipf_counts(n_samples, n_features, *, density=0.002, exponent=1.1,
     return X
 
 
+def low_rank_counts(n_samples, n_features, *, density, rank=20, seed=0,
+                    rows_per_block=250):
+    """Sparse counts at a given density with a non-negative rank-``rank`` mean.
+
+    Each entry is stored with probability ``density`` (uniformly at random),
+    its value ``1 + Poisson(lambda)`` with ``lambda`` the entry of a random
+    non-negative ``W H`` scaled to a mean of 2: count data of the size of
+    RcppML's published benchmark without its (unpublished) data. Built a
+    block of rows at a time; the whole dense matrix is never formed.
+    """
+    rng = np.random.default_rng(seed)
+    W = rng.gamma(0.5, size=(n_samples, rank))
+    H = rng.gamma(0.5, size=(rank, n_features))
+    scale = 2.0 / (W.mean(axis=0) @ H.mean(axis=1))
+    blocks = []
+    for i0 in range(0, n_samples, rows_per_block):
+        mean = scale * (W[i0:i0 + rows_per_block] @ H)
+        keep = rng.random(mean.shape) < density
+        rows, cols = np.nonzero(keep)
+        values = 1.0 + rng.poisson(mean[rows, cols])
+        blocks.append(sp.csr_matrix((values, (rows, cols)), shape=mean.shape))
+    X = sp.vstack(blocks, format="csr")
+    X.sort_indices()
+    return X
+
+
 def digits():
     """scikit-learn's ``load_digits`` data (1,797 x 64), float64."""
     from sklearn.datasets import load_digits
