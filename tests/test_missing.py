@@ -130,6 +130,28 @@ def test_every_masked_path_takes_the_exact_step(storage, solver, k, hidden,
                                    rtol=1e-9)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 8, 11])
+@pytest.mark.parametrize("n_missing", [0, 1, 5, 8, 13])
+def test_a_row_s_own_gram_matrix_is_its_observed_columns_gram(k, n_missing):
+    """The gather (four columns at a time, then one by one) and the Gram
+    matrix (tiles of two by four components, then pair by pair)."""
+    from sknmfcluster._kernels import _masked
+    rng = np.random.RandomState(k + 100 * n_missing)
+    m = 20
+    H = rng.rand(k, m) + 0.1
+    mc = np.sort(rng.choice(m, n_missing, replace=False)).astype(np.int64)
+    observed = np.setdiff1d(np.arange(m), mc)
+    hm, G, curv = np.zeros((k, m)), np.full((k, k), np.nan), np.zeros(k)
+    w = rng.rand(k)
+    _masked.gram_observed(w, np.ascontiguousarray(H.T), H @ H.T, mc, hm, G,
+                          curv)
+    np.testing.assert_array_equal(hm[:, :n_missing], H[:, mc])
+    expected = H[:, observed] @ H[:, observed].T
+    np.testing.assert_allclose(G, expected, rtol=1e-12)
+    np.testing.assert_array_equal(G, G.T)
+    np.testing.assert_array_equal(curv, np.diag(G))
+
+
 @pytest.mark.parametrize("storage", ["dense", "csr"])
 @pytest.mark.parametrize("hidden", [0.2, 0.9])  # the corrected Gram, the observed
 def test_masked_coordinate_descent_solves_the_observed_least_squares(storage,
