@@ -202,22 +202,22 @@ def section_anchor(cfg, results):
     rows, out = [], []
     for beta in ("frobenius", "kullback-leibler"):
         auto = auto_solver(Loss(beta_value(beta)))
-        runs = [(f"ours {s}" + (" (auto)" if s == auto else ""),
+        runs = [(f"ours {s}" + (" (auto)" if s == auto else ""), s == auto,
                  lambda s=s: SparseNMF(ANCHOR_RANK, beta_loss=beta, solver=s,
                                        **common)) for s in ("cd", "mu")]
         if cfg["anchor_sklearn"]:
             solver = "cd" if beta == "frobenius" else "mu"
-            runs.append((f"scikit-learn {solver}",
+            runs.append((f"scikit-learn {solver}", False,
                          lambda s=solver: NMF(ANCHOR_RANK, beta_loss=beta,
                                               solver=s, **common)))
-        for name, make in runs:
+        for name, default, make in runs:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 seconds, model = _anchor_fit(make, X)
             line = {"beta": beta, "who": name, "seconds": seconds,
                     "shape": (n, m),
                     "error": float(model.reconstruction_err_),
-                    "default": "(auto)" in name}
+                    "default": default}
             out.append(line)
             rows.append([beta, name, fmt(seconds, 3, " s"),
                          fmt(RCPPML_SECONDS / seconds, 3, "x"),
