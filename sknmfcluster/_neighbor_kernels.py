@@ -29,7 +29,8 @@ import numpy as np
 from numba import prange
 
 from ._kernels import N_CHUNKS, chunk_bounds
-from ._kernels._jit import REDUCTION_MATH, kernel
+from ._kernels._jit import REDUCTION_MATH, interruptible, kernel
+from ._kernels._pool import over_chunks
 
 #: Largest float64, the distance of an empty slot of a candidate row.
 FAR = np.inf
@@ -116,7 +117,18 @@ def _dists_csr(q_data, q_indices, q0, q1, t_data, t_indices, t_indptr, rows,
                            t_indptr[t], t_indptr[t + 1])
 
 
-@kernel(parallel=True)
+@kernel(nogil=True)
+def _sq_distances_dense(c0, c1, Xq, Xt, cand, out):
+    """Chunks ``c0 <= c < c1`` of :func:`sq_distances_dense`."""
+    bounds = chunk_bounds(Xq.shape[0])
+    for c in range(c0, c1):
+        for i in range(bounds[c], bounds[c + 1]):
+            _dists_dense(Xq[i], Xt, cand[i], cand.shape[1], out[i])
+
+
+_sq_distances_dense_chunks = interruptible(_sq_distances_dense)
+
+
 def sq_distances_dense(Xq, Xt, cand, out):
     """Squared distances from each query row to its candidate training rows.
 
@@ -125,13 +137,23 @@ def sq_distances_dense(Xq, Xt, cand, out):
     f]) ** 2`` summed in feature order. The zeros of the rows add exact
     zeros, so the result equals :func:`sq_distances_csr` bit for bit.
     """
-    bounds = chunk_bounds(Xq.shape[0])
-    for c in prange(N_CHUNKS):
+    over_chunks(_sq_distances_dense_chunks, Xq, Xt, cand, out)
+
+
+@kernel(nogil=True)
+def _sq_distances_csr(c0, c1, q_data, q_indices, q_indptr, t_data, t_indices,
+                      t_indptr, cand, out):
+    """Chunks ``c0 <= c < c1`` of :func:`sq_distances_csr`."""
+    bounds = chunk_bounds(q_indptr.shape[0] - 1)
+    for c in range(c0, c1):
         for i in range(bounds[c], bounds[c + 1]):
-            _dists_dense(Xq[i], Xt, cand[i], cand.shape[1], out[i])
+            _dists_csr(q_data, q_indices, q_indptr[i], q_indptr[i + 1], t_data,
+                       t_indices, t_indptr, cand[i], cand.shape[1], out[i])
 
 
-@kernel(parallel=True)
+_sq_distances_csr_chunks = interruptible(_sq_distances_csr)
+
+
 def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
                      cand, out):
     """:func:`sq_distances_dense` for CSR rows with sorted indices.
@@ -139,11 +161,8 @@ def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
     The two rows' non-zeros are merged in feature order, so the sum has the
     terms, and the order, of the dense computation.
     """
-    bounds = chunk_bounds(q_indptr.shape[0] - 1)
-    for c in prange(N_CHUNKS):
-        for i in range(bounds[c], bounds[c + 1]):
-            _dists_csr(q_data, q_indices, q_indptr[i], q_indptr[i + 1], t_data,
-                       t_indices, t_indptr, cand[i], cand.shape[1], out[i])
+    over_chunks(_sq_distances_csr_chunks, q_data, q_indices, q_indptr, t_data,
+                t_indices, t_indptr, cand, out)
 
 
 # -- hashing: reproducible random choices without a shared stream ------------

@@ -37,10 +37,12 @@ REDUCTION_MATH = {"reassoc", "contract"}
 _UNCACHED = []
 
 
-def kernel(parallel=False, fastmath=False):
+def kernel(parallel=False, fastmath=False, nogil=False):
     """``numba.njit`` with the disk cache when a cache location is writable."""
     def decorate(function):
         options = {"parallel": parallel, "fastmath": fastmath}
+        if nogil:
+            options["nogil"] = True
         try:
             return _one_process_at_a_time(njit(cache=True, **options)(function))
         except RuntimeError as exc:  # "cannot cache function ...: no locator"
