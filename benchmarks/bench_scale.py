@@ -12,8 +12,9 @@ scikit-learn's ``KMeans(10)`` on the same data.
 - ``steps``: where NN-descent's time goes (its start, and the sample, join
   and apply steps of its iterations) on the images of the ``fit`` section,
   best of 3 builds.
-- ``spectral``: the eigensolver (ARPACK at machine precision and at the
-  package's tolerance, LOBPCG with an AMG preconditioner when pyamg is
+- ``spectral``: the eigensolver (ARPACK in single precision, refined, as
+  the package runs it; in double precision at the package's tolerance and
+  at machine precision; LOBPCG with an AMG preconditioner when pyamg is
   installed) and the KMeans on the spectral embedding, at 70,000 samples
   (the images' NN-descent graph) and 1,000,000 (the NN-descent 10-NN graph
   of a Gaussian mixture in 8 dimensions).
@@ -331,19 +332,25 @@ def _solvers(A, S, rng):
 
     from sknmfcluster import _spectral
 
-    def arpack(tol):
+    def arpack(tol, single):
         def run():
-            old = _spectral.EIGEN_TOL, _spectral.EIGEN_TOL_FROM
-            _spectral.EIGEN_TOL, _spectral.EIGEN_TOL_FROM = tol, 0
+            names = "EIGEN_TOL", "EIGEN_TOL_FROM", "EIGEN_SINGLE_FROM"
+            old = [getattr(_spectral, name) for name in names]
+            new = tol, 0, 0 if single else A.shape[0] + 1
+            for name, value in zip(names, new):
+                setattr(_spectral, name, value)
             try:
                 return _spectral._leading_eigenvectors(A, S, K, rng)
             finally:
-                _spectral.EIGEN_TOL, _spectral.EIGEN_TOL_FROM = old
+                for name, value in zip(names, old):
+                    setattr(_spectral, name, value)
         return run
 
-    solvers = {f"ARPACK tol={_spectral.EIGEN_TOL:g} (package)":
-               arpack(_spectral.EIGEN_TOL),
-               "ARPACK machine precision": arpack(0.0)}
+    tol = _spectral.EIGEN_TOL
+    solvers = {f"ARPACK float32 tol={tol:g}, refined (package)":
+               arpack(tol, True),
+               f"ARPACK float64 tol={tol:g} (before)": arpack(tol, False),
+               "ARPACK float64 machine precision": arpack(0.0, False)}
     try:
         from pyamg import smoothed_aggregation_solver
     except ImportError:

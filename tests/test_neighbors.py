@@ -322,3 +322,65 @@ def test_loose_eigen_tolerance_keeps_components_exact_and_labels(monkeypatch):
     values = np.einsum("ij,ij->j", loose, A @ loose)
     assert np.linalg.norm(A @ loose - loose * values, axis=0).max() < 1e-4
     assert abs(abs(loose[:, 3] @ tight[:, 3]) - 1) < 1e-6
+
+
+def _planted_graph(seed=0):
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.rand(80, 5) + 1.5 * c for c in range(5)])
+    return affinity(X)
+
+
+_spectral_refined = _spectral._refined
+
+
+def test_single_precision_eigenvectors_span_the_double_precision_subspace(
+        monkeypatch):
+    # large graphs are solved by ARPACK in float32, refined in float64 and
+    # checked: the subspace is the double-precision one, the residuals meet
+    # EIGEN_TOL, the vectors are orthonormal and the deflated ones exact
+    A, S = _planted_graph()
+    monkeypatch.setattr(_spectral, "EIGEN_TOL_FROM", 0)
+    double = _spectral._leading_eigenvectors(A, S, 6, np.random.RandomState(0))
+    calls = []
+    arpack = _spectral._arpack
+    monkeypatch.setattr(_spectral, "_arpack", lambda *a: calls.append(
+        a[4]) or arpack(*a))
+    monkeypatch.setattr(_spectral, "EIGEN_SINGLE_FROM", 0)
+    single = _spectral._leading_eigenvectors(A, S, 6, np.random.RandomState(0))
+    assert calls == [np.float32]
+    assert single.dtype == np.float64 and single.flags.c_contiguous
+    np.testing.assert_allclose(single.T @ single, np.eye(6), atol=1e-12)
+    values = np.einsum("ij,ij->j", single, A @ single)
+    assert np.linalg.norm(A @ single - single * values, axis=0).max() \
+        <= _spectral.EIGEN_TOL
+    n_comp = _spectral.connected_components(S, directed=False)[0]
+    np.testing.assert_array_equal(single[:, :n_comp], double[:, :n_comp])
+    # principal angles between the two subspaces
+    cosines = np.linalg.svd(single.T @ double, compute_uv=False)
+    assert cosines.min() > 1 - 1e-6
+
+
+@pytest.mark.parametrize("failure", ["no convergence", "residual"])
+def test_single_precision_failures_fall_back_to_double(monkeypatch, failure):
+    A, S = _planted_graph(1)
+    monkeypatch.setattr(_spectral, "EIGEN_TOL_FROM", 0)
+    if failure == "residual":  # more than single precision can meet
+        monkeypatch.setattr(_spectral, "EIGEN_TOL", 1e-12)
+    double = _spectral._leading_eigenvectors(A, S, 6, np.random.RandomState(0))
+    monkeypatch.setattr(_spectral, "EIGEN_SINGLE_FROM", 0)
+    arpack = _spectral._arpack
+    if failure == "no convergence":
+        def flaky(A, V, count, v0, dtype, tol):
+            if dtype == np.float32:
+                raise _spectral.ArpackNoConvergence("no", np.zeros(0),
+                                                    np.zeros((0, 0)))
+            return arpack(A, V, count, v0, dtype, tol)
+        monkeypatch.setattr(_spectral, "_arpack", flaky)
+    else:
+        refined = []
+        monkeypatch.setattr(_spectral, "_refined", lambda *a: refined.append(
+            _spectral_refined(*a)) or refined[-1])
+    again = _spectral._leading_eigenvectors(A, S, 6, np.random.RandomState(0))
+    np.testing.assert_array_equal(again, double)
+    if failure == "residual":
+        assert refined == [None]  # computed, checked and refused
