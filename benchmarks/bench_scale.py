@@ -154,7 +154,7 @@ def _row_dists(X, Q, rows):
                                            rows, out)
     else:
         from sknmfcluster import _neighbor_kernels
-        _neighbor_kernels.sq_distances_dense(Xq, Xt, rows, out)
+        _neighbor_kernels.sq_distances_dense(Xq.X, Xt.X, rows, out)
     return out
 
 

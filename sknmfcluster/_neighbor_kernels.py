@@ -137,7 +137,7 @@ def sq_distances_dense(Xq, Xt, cand, out):
     f]) ** 2`` summed in feature order. The zeros of the rows add exact
     zeros, so the result equals :func:`sq_distances_csr` bit for bit.
     """
-    over_chunks(_sq_distances_dense_chunks, Xq, Xt, cand, out)
+    over_chunks(_sq_distances_dense_chunks, Xq.shape[0], Xq, Xt, cand, out)
 
 
 @kernel(nogil=True)
@@ -161,8 +161,8 @@ def sq_distances_csr(q_data, q_indices, q_indptr, t_data, t_indices, t_indptr,
     The two rows' non-zeros are merged in feature order, so the sum has the
     terms, and the order, of the dense computation.
     """
-    over_chunks(_sq_distances_csr_chunks, q_data, q_indices, q_indptr, t_data,
-                t_indices, t_indptr, cand, out)
+    over_chunks(_sq_distances_csr_chunks, q_indptr.shape[0] - 1, q_data,
+                q_indices, q_indptr, t_data, t_indices, t_indptr, cand, out)
 
 
 # -- hashing: reproducible random choices without a shared stream ------------

@@ -115,8 +115,27 @@ def test_an_error_in_any_span_is_raised_after_every_span_ended(monkeypatch):
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     out = np.zeros(_kernels.N_CHUNKS)
     with pytest.raises(ValueError, match="span 4"):
-        _pool.over_chunks(kernel, out)
+        _pool.over_chunks(kernel, 100, out)
     assert ended == [0] and out[:4].all() and not out[4:].any()
+
+
+def test_spans_without_rows_are_skipped(monkeypatch):
+    # one row (the engine solves long rows one at a time): one span, on the
+    # calling thread, which takes every chunk; rows in both halves: two
+    import threading
+    seen = []
+
+    def kernel(c0, c1):
+        seen.append((c0, c1, threading.current_thread() is caller))
+
+    caller = threading.current_thread()
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    _pool.over_chunks(kernel, 1)
+    assert seen == [(0, _kernels.N_CHUNKS, True)]
+    seen.clear()
+    _pool.over_chunks(kernel, 2)
+    half = _kernels.N_CHUNKS // 2
+    assert sorted(seen) == [(0, half, True), (half, _kernels.N_CHUNKS, False)]
 
 
 def test_a_kernel_s_shape_check_reaches_the_caller():

@@ -54,7 +54,8 @@ def csr_times_dense(data, indices, indptr, W, out):
     out : (n_rows, k), overwritten; each row is summed in float64 in the
     order of the stored non-zeros.
     """
-    over_chunks(_csr_times_dense_chunks, data, indices, indptr, W, out)
+    over_chunks(_csr_times_dense_chunks, indptr.shape[0] - 1, data, indices,
+                indptr, W, out)
 
 
 @kernel(nogil=True)
@@ -98,8 +99,8 @@ def symnmf_stats(data, indices, indptr, W, AW):
     k = W.shape[1]
     G_parts = np.empty((N_CHUNKS, k, k))
     inner_parts = np.empty(N_CHUNKS)
-    over_chunks(_symnmf_stats_chunks, data, indices, indptr, W, AW, G_parts,
-                inner_parts)
+    over_chunks(_symnmf_stats_chunks, W.shape[0], data, indices, indptr, W,
+                AW, G_parts, inner_parts)
     return in_chunk_order(G_parts), float(in_chunk_order(inner_parts))
 
 
@@ -138,4 +139,5 @@ def symnmf_update(W, AW, G, exponent, out):
     for a non-negative A (see :func:`sknmfcluster._problems.SymNMF`);
     larger exponents are bolder steps the solver checks before accepting.
     """
-    over_chunks(_symnmf_update_chunks, W, AW, G, float(exponent), out)
+    over_chunks(_symnmf_update_chunks, W.shape[0], W, AW, G, float(exponent),
+                out)

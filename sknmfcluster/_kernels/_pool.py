@@ -52,18 +52,22 @@ def spans(n_threads):
     return [(i * N_CHUNKS // t, (i + 1) * N_CHUNKS // t) for i in range(t)]
 
 
-def over_chunks(kernel, *args):
+def over_chunks(kernel, n_rows, *args):
     """Run ``kernel(c0, c1, *args)`` over the chunk spans of the threads.
 
     ``kernel`` is a serial ``nogil`` kernel that handles the chunks
-    ``c0 <= c < c1``, wrapped by :func:`._jit.interruptible`. The calling
-    thread takes the first span; the call returns when every span is done,
-    also when one of them raised (the first exception is raised again;
-    Ctrl-C on the calling thread waits for the pool's spans, each a fraction
-    of the call, before it is raised).
+    ``c0 <= c < c1`` of ``n_rows`` rows (``_common.chunk_bounds``), wrapped
+    by :func:`._jit.interruptible`. Spans without a row are skipped, and a
+    single span runs on the calling thread: a call on a row or two (the
+    engine solves long rows one at a time) pays no hand-over. Otherwise the
+    calling thread takes the first span; the call returns when every span
+    is done, also when one of them raised (the first exception is raised
+    again; Ctrl-C on the calling thread waits for the pool's spans, each a
+    fraction of the call, before it is raised).
     """
-    parts = spans(numba.get_num_threads())
-    if len(parts) == 1:
+    parts = [(c0, c1) for c0, c1 in spans(numba.get_num_threads())
+             if (c1 * n_rows) // N_CHUNKS > (c0 * n_rows) // N_CHUNKS]
+    if len(parts) <= 1:
         kernel(0, N_CHUNKS, *args)
         return
     pool = _executor()
@@ -74,7 +78,6 @@ def over_chunks(kernel, *args):
         wait(futures)
     for future in futures:
         future.result()
-
 
 
 def in_chunk_order(parts):

@@ -42,7 +42,7 @@ _xh_dense_chunks = interruptible(_xh_dense)
 
 def xh_dense(X, H, out):
     """``out = X @ H.T`` (n, k) in float64, row by row, for dense ``X`` (n, m)."""
-    over_chunks(_xh_dense_chunks, X, H, out)
+    over_chunks(_xh_dense_chunks, X.shape[0], X, H, out)
 
 
 @kernel(nogil=True)
@@ -88,5 +88,5 @@ def solve_fro_rows(XHt, W, HHt, aux, aux_l2, done, rule, n_steps, settings):
     are skipped; empty: solve every row); ``rule`` is ``MU_FRO`` or
     ``CD_FRO``, ``settings`` as the passes take them.
     """
-    over_chunks(_solve_fro_rows_chunks, XHt, W, HHt, aux, aux_l2, done, rule,
-                n_steps, settings)
+    over_chunks(_solve_fro_rows_chunks, W.shape[0], XHt, W, HHt, aux, aux_l2,
+                done, rule, n_steps, settings)
