@@ -138,6 +138,27 @@ def test_spans_without_rows_are_skipped(monkeypatch):
     assert sorted(seen) == [(0, half, True), (half, _kernels.N_CHUNKS, False)]
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_reductions_are_right_when_a_span_has_no_rows(monkeypatch, n):
+    # three threads and two rows: the first span holds no row and is
+    # skipped; its chunks' accumulators must still count as zeros
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
+    rng = np.random.RandomState(n)
+    A = sp.csr_matrix(rng.rand(n, n) + rng.rand(n, n).T)
+    W = rng.rand(n, 2)
+    AW = np.empty_like(W)
+    for _ in range(3):
+        # freed memory of the accumulators' size, full of NaN: what an
+        # accumulator not set to zero would start from
+        junk = [np.full((_kernels.N_CHUNKS, 2, 2), np.nan),
+                np.full(_kernels.N_CHUNKS, np.nan)]
+        del junk
+        G, inner = _kernels.symnmf_stats(A.data, A.indices, A.indptr, W, AW)
+        np.testing.assert_allclose(AW, A @ W, rtol=1e-12)
+        np.testing.assert_allclose(G, W.T @ W, rtol=1e-12)
+        assert inner == pytest.approx(np.vdot(W, A @ W), rel=1e-12)
+
+
 def test_a_kernel_s_shape_check_reaches_the_caller():
     A = sp.identity(5, format="csr")
     with pytest.raises(ValueError, match="symnmf_stats: A, W and AW"):

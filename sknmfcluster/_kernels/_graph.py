@@ -60,8 +60,9 @@ def csr_times_dense(data, indices, indptr, W, out):
 
 @kernel(nogil=True)
 def _symnmf_stats(c0, c1, data, indices, indptr, W, AW, G_parts, inner_parts):
-    """Chunks ``c0 <= c < c1`` of :func:`symnmf_stats`: ``AW`` and each
-    chunk's ``G`` and ``<W, AW>`` in ``G_parts[c]`` and ``inner_parts[c]``."""
+    """Chunks ``c0 <= c < c1`` of :func:`symnmf_stats`: ``AW``, and each
+    chunk's ``G`` and ``<W, AW>`` added to ``G_parts[c]`` and
+    ``inner_parts[c]`` (zero on entry)."""
     n, k = W.shape
     if indptr.shape[0] != n + 1 or AW.shape[0] != n or AW.shape[1] != k:
         raise ValueError("symnmf_stats: A, W and AW must have n rows")
@@ -70,9 +71,9 @@ def _symnmf_stats(c0, c1, data, indices, indptr, W, AW, G_parts, inner_parts):
     bounds = chunk_bounds(n)
     row = np.empty(k)
     for c in range(c0, c1):
-        # each chunk's accumulators, summed in chunk order by the caller
+        # each chunk's accumulators (zero), summed in chunk order by the
+        # caller
         G_local = G_parts[c]
-        G_local[:, :] = 0.0
         inner = 0.0
         for i in range(bounds[c], bounds[c + 1]):
             csr_row_times(data, indices, indptr[i], indptr[i + 1], W, row)
@@ -97,8 +98,9 @@ def symnmf_stats(data, indices, indptr, W, AW):
     ``||A - W W.T||_F^2 = ||A||_F^2 - 2 trace(W.T A W) + ||G||_F^2``.
     """
     k = W.shape[1]
-    G_parts = np.empty((N_CHUNKS, k, k))
-    inner_parts = np.empty(N_CHUNKS)
+    # zeros: the chunks of a span without rows are never visited
+    G_parts = np.zeros((N_CHUNKS, k, k))
+    inner_parts = np.zeros(N_CHUNKS)
     over_chunks(_symnmf_stats_chunks, W.shape[0], data, indices, indptr, W,
                 AW, G_parts, inner_parts)
     return in_chunk_order(G_parts), float(in_chunk_order(inner_parts))
