@@ -33,8 +33,8 @@ EIGEN_TOL = 1e-5
 EIGEN_TOL_FROM = 20_000
 #: The same graphs are first solved by ARPACK in single precision: each
 #: product with the graph reads half the bytes, and a Lanczos step is little
-#: more than that product (on the 70,000-sample image graph 0.45 s against
-#: 3.3 s, the same spectral labels; see the scaling page). The vectors found
+#: more than that product (on the 70,000-sample image graph 1.1 s against
+#: 3.7 s, the same spectral labels; see the scaling page). The vectors found
 #: are refined in double precision (a Rayleigh-Ritz step in their span) and
 #: kept only if every residual ``||A u - lambda u||`` meets ``EIGEN_TOL``
 #: (relative to the largest eigenvalue, 1), the accuracy the double-precision
@@ -112,7 +112,8 @@ def _leading_eigenvectors(A, S, rank, rng):
     deflated, for the remaining ``rank - c`` vectors (a sparse product per
     step, no factorisation). With ``c >= rank`` components, the vectors are
     those of the ``rank - 1`` largest components and one for all the others
-    together. None when ARPACK fails.
+    together. From ``EIGEN_SINGLE_FROM`` samples on, ARPACK runs in single
+    precision first (see there). None when ARPACK fails.
     """
     n = A.shape[0]
     n_comp, comp = connected_components(S, directed=False)
