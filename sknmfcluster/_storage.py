@@ -401,8 +401,19 @@ def _csr_storage(X, scale, missing=NOTHING_MISSING):
     indices, indptr = X.indices, X.indptr
     if indices.dtype not in (np.int32, np.int64):
         indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-    return Csr(np.ascontiguousarray(X.data), np.ascontiguousarray(indices),
-               np.ascontiguousarray(indptr), X.shape, scale, missing)
+    return Csr(_native(X.data), _native(indices), _native(indptr), X.shape,
+               scale, missing)
+
+
+def _native(a):
+    """``a`` C-contiguous and aligned, copied only where it is not.
+
+    A buffer at an odd address (a Dask chunk deserialised from a network
+    frame, ``np.frombuffer`` at an offset) is not aligned: Numba compiles
+    another specialisation for it, and scikit-learn 1.6.0's nearest
+    neighbours crash on it (a segmentation fault).
+    """
+    return np.require(a, requirements=("C_CONTIGUOUS", "ALIGNED"))
 
 
 def prepare(X, scale=None):
@@ -411,10 +422,10 @@ def prepare(X, scale=None):
     ``X`` is a validated float32/float64 array or sparse matrix. The input is
     never modified: a copy is made whenever the storage has to change
     (another sparse format, unsorted indices, duplicate entries, stored
-    zeros, missing entries, a non-contiguous array, or data outside the safe
-    range, divided by ``scale`` — chosen from the data unless given). NaN
-    means missing: in dense input every NaN, in sparse input every stored
-    NaN (the entries not stored are zeros). A Dask array becomes a
+    zeros, missing entries, a non-contiguous or unaligned array, or data
+    outside the safe range, divided by ``scale`` — chosen from the data
+    unless given). NaN means missing: in dense input every NaN, in sparse
+    input every stored NaN (the entries not stored are zeros). A Dask array becomes a
     :class:`._dask.DaskStorage`, whose chunks are prepared where they are.
     """
     if type(X).__module__.split(".")[0] == "dask":
@@ -432,7 +443,7 @@ def prepare(X, scale=None):
         scale = range_scale(float(np.max(X, initial=0.0)), X.dtype)
     if scale != 1.0:
         X = np.ldexp(X, -_exponent(scale)).astype(X.dtype, copy=False)
-    return Dense(np.ascontiguousarray(X), scale, missing)
+    return Dense(_native(X), scale, missing)
 
 
 def _prepare_csr(X, scale):

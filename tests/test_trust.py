@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sknmfcluster import NMFClusterer, SparseNMF, _kernels
+from sknmfcluster import NMFClusterer, SparseNMF, _kernels, _storage
 from sknmfcluster._storage import Factors
 
 from .conftest import low_rank
@@ -149,6 +149,40 @@ def test_duplicate_entries_are_summed_on_a_copy(method):
     np.testing.assert_allclose(dup.components_, ref.components_, rtol=1e-10)
     np.testing.assert_allclose(dup.transform(D), ref.transform(X),
                                rtol=1e-10)
+
+
+def _unaligned(a):
+    """A copy of ``a`` at an odd address, as a Dask chunk deserialised from a
+    network frame can arrive."""
+    buf = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    out = np.frombuffer(buf.data, dtype=a.dtype, count=a.size,
+                        offset=1).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+def test_unaligned_input_is_fitted_as_its_aligned_copy():
+    """scikit-learn 1.6.0's nearest neighbours (the default method's graph)
+    crashed with a segmentation fault on an unaligned array: the Dask path
+    fitted its gathered sample of rows that way (seen in .ci/test-oldest)."""
+    X = low_rank(n=60)
+    U = _unaligned(X)
+    S = sp.csr_matrix(X)
+    Su = sp.csr_matrix((_unaligned(S.data), _unaligned(S.indices),
+                        _unaligned(S.indptr)), shape=S.shape)
+    for given in (U, Su):
+        storage = _storage.prepare(given)
+        for name in ("X", "data", "indices", "indptr"):
+            if hasattr(storage, name):
+                assert getattr(storage, name).flags.aligned, name
+    params = dict(n_clusters=3, n_neighbors=6, random_state=0)
+    ref = NMFClusterer(**params).fit(X)
+    for given in (U, Su):
+        got = NMFClusterer(**params).fit(given)
+        np.testing.assert_array_equal(got.labels_, ref.labels_)
+        np.testing.assert_array_equal(got.predict(given), ref.labels_)
+    np.testing.assert_array_equal(U, X)  # the caller's array is untouched
 
 
 # -- 3. and 4. overflow and underflow -----------------------------------------------
