@@ -4,7 +4,8 @@
     python benchmarks/before_after.py /path/to/old/checkout /path/to/new/checkout
 
 Each checkout runs in fresh processes (``PYTHONPATH`` set to it), in turn,
-``--rounds`` times; each process measures, for every case, the slope of the
+``--rounds`` times, the order alternating from round to round (the
+second process of a pair tends to measure slower); each process measures, for every case, the slope of the
 fit time between ``max_iter=10`` and ``max_iter=50`` (``tol=0``,
 ``init="random"``) three times and keeps the smallest, with Numba's thread
 count as given by ``--threads`` (0: left as Numba sets it). The table gives
@@ -74,7 +75,11 @@ def main():
     print("load average at start", os.getloadavg(), flush=True)
     results = {"before": [], "after": []}
     for round_ in range(args.rounds):
-        for key in ("before", "after"):
+        # The checkout run second in a round measured 10-20 % slower whatever
+        # it held (the same commit against itself: 1.04 and 0.99), so the
+        # order alternates from one round to the next.
+        order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
+        for key in order:
             env = dict(os.environ, PYTHONPATH=getattr(args, key))
             proc = subprocess.run([sys.executable, "-c", code], env=env,
                                   capture_output=True, text=True, check=False)
