@@ -5,8 +5,9 @@
 
 Each checkout runs in fresh processes (``PYTHONPATH`` set to it), in turn,
 ``--rounds`` times, the order alternating from round to round (the
-second process of a pair tends to measure slower); each process measures, for every case, the slope of the
-fit time between ``max_iter=10`` and ``max_iter=50`` (``tol=0``,
+second process of a pair tends to measure slower); each process
+measures, for every case, the slope of the fit time between
+``max_iter=10`` and ``max_iter=50`` (``tol=0``,
 ``init="random"``) three times and keeps the smallest, with Numba's thread
 count as given by ``--threads`` (0: left as Numba sets it). The table gives
 the smallest per checkout and their ratio. Run it on a quiet machine; the

@@ -425,8 +425,9 @@ def prepare(X, scale=None):
     zeros, missing entries, a non-contiguous or unaligned array, or data
     outside the safe range, divided by ``scale`` — chosen from the data
     unless given). NaN means missing: in dense input every NaN, in sparse
-    input every stored NaN (the entries not stored are zeros). A Dask array becomes a
-    :class:`._dask.DaskStorage`, whose chunks are prepared where they are.
+    input every stored NaN (the entries not stored are zeros). A Dask array
+    becomes a :class:`._dask.DaskStorage`, whose chunks are prepared where
+    they are.
     """
     if type(X).__module__.split(".")[0] == "dask":
         from ._dask import DaskStorage  # noqa: PLC0415 (optional dependency)
