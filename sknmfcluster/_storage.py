@@ -53,7 +53,10 @@ class Factors:
     """
 
     def __init__(self, H):
-        self.H = np.ascontiguousarray(H)
+        # aligned: a model unpickled from out-of-band buffers (a Dask task)
+        # can hold an unaligned ``components_``, for which Numba compiles
+        # another specialisation that rounds differently (AVX-512)
+        self.H = _native(H)
         self.Ht = np.ascontiguousarray(self.H.T)
         H64 = self.H.astype(np.float64, copy=False)
         self.HHt = H64 @ H64.T
