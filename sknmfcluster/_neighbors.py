@@ -36,7 +36,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
 from . import _neighbor_kernels, _progress
-from ._storage import Csr, to_scipy
+from ._storage import Csr, aligned_state, to_scipy
 
 #: The exact index returns this many times ``n_neighbors`` candidates,
 #: which are then re-ranked by exactly recomputed distances, ties broken by
@@ -99,6 +99,8 @@ class Neighbors:
         state = dict(self.__dict__)
         state["_index"] = state["_train_rows"] = None
         return state
+
+    __setstate__ = aligned_state
 
     @property
     def n_candidates(self):

@@ -86,6 +86,19 @@ class Stats:
         return self.C.size > 0
 
 
+def aligned_state(self, state):
+    """``__setstate__`` that makes every array of the state aligned.
+
+    A model unpickled from out-of-band buffers (as a Dask worker receives
+    it) can hold arrays at odd addresses: scikit-learn 1.6.0's nearest
+    neighbours crash on the stored training data then, and Numba runs
+    another specialisation on them (see :func:`_native`).
+    """
+    self.__dict__.update({
+        key: _native(value) if isinstance(value, np.ndarray) else value
+        for key, value in state.items()})
+
+
 class Missing:
     """The missing entries of X, as the sorted columns of each row in CSR form.
 
@@ -97,6 +110,8 @@ class Missing:
     def __init__(self, ptr, idx):
         self.ptr, self.idx = ptr, idx
         self.count = int(idx.size)
+
+    __setstate__ = aligned_state
 
     @classmethod
     def from_rows_cols(cls, n, rows, cols):
@@ -148,6 +163,8 @@ class _Local:
 
     #: All of X is in memory: every init can read it.
     local = True
+
+    __setstate__ = aligned_state
 
     def solve_rows(self, W, factors, rule, config, *, max_iter, aux=None,
                    aux_l2=None):

@@ -6,6 +6,7 @@ clusterings, and what importing the package does to the process.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from sknmfcluster import NMFClusterer, SparseNMF, _kernels, _storage
+from sknmfcluster import (NMFClusterer, SparseNMF, _kernels, _neighbors,
+                          _storage)
 from sknmfcluster._storage import Factors
 
 from .conftest import low_rank
@@ -184,6 +186,37 @@ def test_unaligned_input_is_fitted_as_its_aligned_copy():
         np.testing.assert_array_equal(got.labels_, ref.labels_)
         np.testing.assert_array_equal(got.predict(given), ref.labels_)
     np.testing.assert_array_equal(U, X)  # the caller's array is untouched
+
+
+def _loads_at_odd_addresses(model):
+    """``model`` pickled with out-of-band buffers and loaded from copies of
+    them at odd addresses, as a Dask worker can receive it."""
+    buffers = []
+    data = pickle.dumps(model, protocol=5, buffer_callback=buffers.append)
+    odd = []
+    for buffer in buffers:
+        raw = buffer.raw()
+        block = bytearray(raw.nbytes + 1)
+        block[1:] = raw
+        odd.append(memoryview(block)[1:])
+    return pickle.loads(data, buffers=odd)
+
+
+def test_a_model_unpickled_at_odd_addresses_keeps_its_data_aligned():
+    """The default method keeps its training data for ``predict``; unpickled
+    unaligned on a Dask worker, scikit-learn 1.6.0's nearest neighbours
+    crashed the worker on it (seen in .ci/test-oldest)."""
+    X = load_digits().data[:300] / 16.0
+    model = NMFClusterer(10, random_state=0).fit(X)
+    loaded = _loads_at_odd_addresses(model)
+    stored = [value for value in vars(loaded).values()
+              if isinstance(value, (_neighbors.Neighbors, _storage._Local))]
+    assert stored  # the model keeps its training data
+    for obj in stored:
+        for value in [*vars(obj).values(), *vars(getattr(obj, "X", obj)).values()]:
+            if isinstance(value, np.ndarray):
+                assert value.flags.aligned
+    np.testing.assert_array_equal(loaded.predict(X), model.labels_)
 
 
 @pytest.mark.parametrize("method", ["nmf", "symmetric"])
