@@ -212,10 +212,11 @@ def test_a_model_unpickled_at_odd_addresses_keeps_its_data_aligned():
     stored = [value for value in vars(loaded).values()
               if isinstance(value, (_neighbors.Neighbors, _storage._Local))]
     assert stored  # the model keeps its training data
-    for obj in stored:
-        for value in [*vars(obj).values(), *vars(getattr(obj, "X", obj)).values()]:
-            if isinstance(value, np.ndarray):
-                assert value.flags.aligned
+    stored += [obj.X for obj in stored
+               if isinstance(obj, _neighbors.Neighbors)]  # its storage
+    arrays = [value for obj in stored for value in vars(obj).values()
+              if isinstance(value, np.ndarray)]
+    assert arrays and all(array.flags.aligned for array in arrays)
     np.testing.assert_array_equal(loaded.predict(X), model.labels_)
 
 
