@@ -76,9 +76,6 @@ def main():
     print("load average at start", os.getloadavg(), flush=True)
     results = {"before": [], "after": []}
     for round_ in range(args.rounds):
-        # The checkout run second in a round measured 10-20 % slower whatever
-        # it held (the same commit against itself: 1.04 and 0.99), so the
-        # order alternates from one round to the next.
         order = ("before", "after") if round_ % 2 == 0 else ("after", "before")
         for key in order:
             env = dict(os.environ, PYTHONPATH=getattr(args, key))
