@@ -10,8 +10,9 @@ sum runs over the union of the two rows' non-zeros in feature order; the
 terms it leaves out are exact zeros, so dense and CSR storage give the same
 distances bit for bit (no ``fastmath`` there: reassociating the sum would
 break that). Candidates are searched with a faster distance
-(:func:`_fast_dist`, vectorised in the data's dtype), which only decides
-which samples get ranked.
+(:func:`_fast_dist`, and :func:`_tile_4x2` for eight pairs at a time in the
+local joins; vectorised in the data's dtype), which only decides which
+samples get ranked.
 
 NN-descent (Dong, Moses & Li, "Efficient k-nearest neighbor graph
 construction for generic similarity measures", WWW 2011) keeps for each
@@ -84,6 +85,40 @@ def _fast_dist(a, b):
         d = a[f] - b[f]
         s += d * d
     return s
+
+
+@kernel(fastmath=REDUCTION_MATH)
+def _tile_4x2(a0, a1, a2, a3, b0, b1, out):
+    """The squared distances of rows ``a0..a3`` to ``b0, b1``, vectorised.
+
+    A register tile: six rows loaded feed eight sums (one distance at a time
+    loads two rows per sum). ``out`` (8,) gets them row-major. Each sum runs
+    in the rows' dtype and in the same order whatever its place in the
+    tile, so a pair's distance does not depend on which tile computed it.
+    """
+    z = a0[0] - a0[0]
+    s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = z
+    for f in range(a0.shape[0]):
+        x0, x1, x2, x3 = a0[f], a1[f], a2[f], a3[f]
+        y0, y1 = b0[f], b1[f]
+        d = x0 - y0
+        s00 += d * d
+        d = x0 - y1
+        s01 += d * d
+        d = x1 - y0
+        s10 += d * d
+        d = x1 - y1
+        s11 += d * d
+        d = x2 - y0
+        s20 += d * d
+        d = x2 - y1
+        s21 += d * d
+        d = x3 - y0
+        s30 += d * d
+        d = x3 - y1
+        s31 += d * d
+    out[0], out[1], out[2], out[3] = s00, s01, s10, s11
+    out[4], out[5], out[6], out[7] = s20, s21, s30, s31
 
 
 @kernel()
@@ -413,6 +448,10 @@ def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
     len(targets) // N_CHUNKS``) to ``offers``, sorted by the chunk of the
     row they address, with ``offsets`` (N_CHUNKS, N_CHUNKS + 1) as
     :func:`_bucket` describes.
+
+    The distances are computed four new candidates against two later ones
+    at a time (:func:`_tile_4x2`); a tile that overhangs the candidates
+    repeats the last one, and its extra sums are not offered.
     """
     targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
@@ -420,17 +459,30 @@ def nnd_join_dense(X, new_c, n_new, old_c, n_old, worst, v0, v1, scratch,
     row_bounds = chunk_bounds(worst.shape[0])
     width = new_c.shape[1] + old_c.shape[1]
     for ch in prange(N_CHUNKS):
-        rows = np.empty(width, dtype=np.int64)
+        rows = np.empty(width + 3, dtype=np.int64)
+        tile = np.empty(8)
         at = ch * cap
         for v in range(v0 + bounds[ch], v0 + bounds[ch + 1]):
-            m = _candidates(new_c[v], n_new[v], old_c[v], n_old[v], rows)
-            for p in range(n_new[v]):
-                a = rows[p]
-                for q in range(p + 1, m):
-                    b = rows[q]
-                    if b != a:
-                        at = _propose(a, b, _fast_dist(X[a], X[b]), worst,
-                                      targets, sources, dists, at)
+            nn = n_new[v]
+            if nn == 0:
+                continue
+            m = _candidates(new_c[v], nn, old_c[v], n_old[v], rows)
+            for p in range(m, m + 3):
+                rows[p] = rows[m - 1]
+            for p0 in range(0, nn, 4):
+                a0, a1, a2, a3 = (X[rows[p0]], X[rows[p0 + 1]],
+                                  X[rows[p0 + 2]], X[rows[p0 + 3]])
+                for q0 in range(p0 + 1, m, 2):
+                    _tile_4x2(a0, a1, a2, a3, X[rows[q0]], X[rows[q0 + 1]],
+                              tile)
+                    for p in range(p0, min(p0 + 4, nn)):
+                        a = rows[p]
+                        for q in range(max(q0, p + 1), min(q0 + 2, m)):
+                            b = rows[q]
+                            if b != a:
+                                at = _propose(a, b, tile[2 * (p - p0) + q - q0],
+                                              worst, targets, sources, dists,
+                                              at)
         _bucket(ch, at, row_bounds, targets, sources, dists, offers[0],
                 offers[1], offers[2], offsets)
 

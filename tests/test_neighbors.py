@@ -59,6 +59,33 @@ def test_fast_candidate_distance_matches_numpy():
         expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_join_tile_matches_numpy_and_ignores_the_slot(dtype):
+    # the join's distances come four rows against two at a time: each must
+    # be the squared distance, and the same number in whichever slot of
+    # the tile its pair lands (a pair is met in many tiles during a build)
+    X = low_rank(n=12, m=37).astype(dtype)
+    out = np.empty(8)
+    _neighbor_kernels._tile_4x2(X[0], X[1], X[2], X[3], X[4], X[5], out)
+    X64 = X.astype(np.float64)
+    expected = ((X64[:4, None, :] - X64[None, 4:6]) ** 2).sum(-1).ravel()
+    np.testing.assert_allclose(out, expected,
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
+    for a in range(4):
+        for b in range(2):
+            rows = [X[6 + (a + r) % 4] for r in range(4)]
+            rows[a] = X[a]
+            cols = [X[8], X[9]]
+            cols[b] = X[4 + b]
+            moved = np.empty(8)
+            _neighbor_kernels._tile_4x2(*rows, *cols, moved)
+            assert moved[2 * a + b] == out[2 * a + b]
+            # and whichever of the pair is the row, whichever the column
+            _neighbor_kernels._tile_4x2(X[4 + b], X[6], X[7], X[8], X[a],
+                                        X[9], moved)
+            assert moved[0] == out[2 * a + b]
+
+
 # -- the graph ---------------------------------------------------------------
 def test_graph_is_sparse_symmetric_and_normalised(digits):
     X, _ = digits
