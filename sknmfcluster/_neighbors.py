@@ -215,12 +215,12 @@ def nndescent(Xp, c, seed, max_iter=NND_MAX_ITER, delta=NND_DELTA,
         for v0 in range(0, n, NND_BLOCK):
             v1 = min(n, v0 + NND_BLOCK)
             if sparse:
-                K.nnd_join_csr(Xp.data, Xp.indices, Xp.indptr, new_c, n_new,
-                               old_c, n_old, worst, v0, v1, scratch, offers,
-                               offsets)
+                K.nnd_join_csr(Xp.data, Xp.indices, Xp.indptr, ind, new_c,
+                               n_new, old_c, n_old, worst, v0, v1, scratch,
+                               offers, offsets)
             else:
-                K.nnd_join_dense(Xp.X, new_c, n_new, old_c, n_old, worst, v0,
-                                 v1, scratch, offers, offsets)
+                K.nnd_join_dense(Xp.X, ind, new_c, n_new, old_c, n_old, worst,
+                                 v0, v1, scratch, offers, offsets)
             clock.lap("join")
             entered += K.nnd_apply(offers, offsets, ind, dst, flag, worst)
             clock.lap("apply")

@@ -222,6 +222,69 @@ def test_nndescent_candidate_lists_keep_the_smallest_priorities():
         numba.set_num_threads(before)
 
 
+@pytest.mark.parametrize("storage", ["dense", "csr"])
+def test_local_joins_offer_each_new_pair_once_and_only_what_can_enter(storage):
+    """The joins against their definition: every (new, new) and (new, old)
+    pair of a point's candidates is compared once, and offered to each of
+    its two rows if within the row's worst distance and not already held
+    by the row; offers are bucketed by the chunk of their row."""
+    K = _neighbor_kernels
+    rng = np.random.RandomState(1)
+    n, m, c, cap = 70, 11, 6, 5
+    X = planted(n=n, m=m, dtype=np.float32)
+    X64 = X.astype(np.float64)
+    dist = ((X64[:, None, :] - X64[None]) ** 2).sum(-1)
+    ind = np.empty((n, c), dtype=np.int32)
+    for u in range(n):
+        ind[u] = np.r_[u, rng.choice(np.delete(np.arange(n), u), c - 1,
+                                     replace=False)]
+    worst = np.median(dist, axis=1)
+    lists, counts = [], []
+    for _ in range(2):
+        L = np.full((n, cap), -1, dtype=np.int32)
+        cnt = rng.randint(0, cap + 1, size=n).astype(np.int64)
+        for v in range(n):
+            L[v, :cnt[v]] = rng.choice(np.delete(np.arange(n), v), cnt[v],
+                                       replace=False)
+        lists.append(L)
+        counts.append(cnt)
+    (new_c, old_c), (n_new, n_old) = lists, counts
+    size = K.N_CHUNKS * n * (2 * cap) ** 2
+    scratch, offers = ((np.empty(size, dtype=np.int32),
+                        np.empty(size, dtype=np.int32), np.empty(size))
+                       for _ in range(2))
+    offsets = np.zeros((K.N_CHUNKS, K.N_CHUNKS + 1), dtype=np.int64)
+    if storage == "dense":
+        K.nnd_join_dense(X, ind, new_c, n_new, old_c, n_old, worst, 0, n,
+                         scratch, offers, offsets)
+    else:
+        Xs = sp.csr_matrix(X)
+        K.nnd_join_csr(Xs.data, Xs.indices, Xs.indptr, ind, new_c, n_new,
+                       old_c, n_old, worst, 0, n, scratch, offers, offsets)
+    made, bounds, per_chunk = [], K.chunk_bounds(n), size // K.N_CHUNKS
+    for ch in range(K.N_CHUNKS):
+        for b in range(K.N_CHUNKS):
+            for e in range(ch * per_chunk + offsets[ch, b],
+                           ch * per_chunk + offsets[ch, b + 1]):
+                t, src = int(offers[0][e]), int(offers[1][e])
+                assert bounds[b] <= t < bounds[b + 1]
+                assert offers[2][e] == pytest.approx(dist[t, src], rel=1e-5)
+                made.append((t, src))
+    want = []
+    for v in range(n):
+        cand = [*new_c[v, :n_new[v]], *old_c[v, :n_old[v]]]
+        for p in range(n_new[v]):
+            for q in range(p + 1, len(cand)):
+                a, b = int(cand[p]), int(cand[q])
+                if a == b:
+                    continue
+                for t, src in ((a, b), (b, a)):
+                    if dist[t, src] <= worst[t] and src not in ind[t]:
+                        want.append((t, src))
+    assert want, "the case must make offers"
+    assert sorted(made) == sorted(want)
+
+
 @pytest.mark.parametrize("n", [1, 3, 8, 9, 1001])
 def test_offers_are_bucketed_by_the_chunk_that_owns_their_row(n):
     K = _neighbor_kernels
