@@ -514,7 +514,11 @@ def _candidates(new_v, n_new, old_v, n_old, rows):
 @kernel(parallel=True)
 def nnd_join_csr(data, indices, indptr, ind, new_c, n_new, old_c, n_old, worst,
                  v0, v1, scratch, offers, offsets):
-    """:func:`nnd_join_dense` for CSR ``X``: the same offers, bit for bit."""
+    """:func:`nnd_join_dense` for CSR ``X``: the same pairs, by exact distances.
+
+    The distances are the exact ones (:func:`_dist_csr`), which can differ
+    in the last bits from the dense join's fast ones.
+    """
     targets, sources, dists = scratch
     cap = targets.shape[0] // N_CHUNKS
     bounds = chunk_bounds(v1 - v0)
