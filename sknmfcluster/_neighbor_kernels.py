@@ -220,6 +220,15 @@ def _hash(seed, a, b, c):
 
 # -- sorted candidate rows -----------------------------------------------------
 @kernel()
+def _holds(row, j):
+    """Whether the candidate row (of indices) holds ``j``."""
+    for a in range(row.shape[0]):
+        if row[a] == j:
+            return True
+    return False
+
+
+@kernel()
 def _insert(ind, dst, flag, j, d):
     """Offer ``(d, j)`` to a row sorted by ``(distance, index)``; 1 if it entered.
 
@@ -228,11 +237,9 @@ def _insert(ind, dst, flag, j, d):
     new (``flag`` may be zero-sized when there are no flags).
     """
     c = ind.shape[0]
-    if d > dst[c - 1] or (d == dst[c - 1] and j >= ind[c - 1]):
+    if d > dst[c - 1] or (d == dst[c - 1] and j >= ind[c - 1]) \
+            or _holds(ind, j):
         return 0
-    for p in range(c):
-        if ind[p] == j:
-            return 0
     p = c - 1
     while p > 0 and (dst[p - 1] > d or (dst[p - 1] == d and ind[p - 1] > j)):
         ind[p] = ind[p - 1]
@@ -373,15 +380,6 @@ def nnd_sample(ind, flag, cap, seed, it, new_c, n_new, old_c, n_old, pri_new,
                     for a in range(n_new[u]):
                         if new_c[u, a] == ind[u, j]:
                             flag[u, j] = False
-
-
-@kernel()
-def _holds(row, j):
-    """Whether the candidate row (of indices) holds ``j``."""
-    for a in range(row.shape[0]):
-        if row[a] == j:
-            return True
-    return False
 
 
 @kernel()
