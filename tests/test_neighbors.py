@@ -327,6 +327,103 @@ def test_nndescent_dense_and_csr_give_nearly_the_same_graph(nnd):
     np.testing.assert_array_equal(rows_d, rows_c)
 
 
+def near_ties(dtype, n_groups=12, size=30, m=32, seed=0):
+    """Groups of points at the same distance from their centre in exact
+    arithmetic (a centre plus permutations of one offset, each group also
+    holding the centre): the float64 and the fast sums of those distances
+    differ only by rounding, in ways that reorder the group."""
+    rng = np.random.RandomState(seed)
+    rows = []
+    for _ in range(n_groups):
+        centre = 10 + rng.rand(m) * 50
+        offset = rng.rand(m)
+        rows.append(centre)
+        rows.extend(centre + offset[rng.permutation(m)] for _ in range(size - 1))
+    return np.asarray(rows, dtype=dtype)
+
+
+def sets(rows):
+    return np.sort(rows, axis=1)
+
+
+@pytest.mark.parametrize("storage", ["dense32", "dense64", "csr"])
+def test_fast_distances_shortcut_keeps_the_exact_sets(storage, monkeypatch):
+    # a row whose k-th and (k+1)-th fast distances are further apart than
+    # their rounding keeps its first k candidates; the rest are re-ranked
+    dtype = np.float64 if storage == "dense64" else np.float32
+    X = near_ties(dtype)
+    Xp = _storage.prepare(sp.csr_matrix(X) if storage == "csr" else X)
+    n = X.shape[0]
+    rng = np.random.RandomState(1)
+    group = np.arange(n) // 30 * 30
+    # each row's candidates: its whole group, then 5 points of other groups
+    others = (group[:, None] + 30 + rng.randint(n - 30, size=(n, 5))) % n
+    cand = np.hstack([group[:, None] + np.arange(30), others]).astype(np.int32)
+    fast = np.empty(cand.shape)
+    if storage == "csr":  # the kernels that NN-descent uses; they sort rows
+        _neighbor_kernels.nnd_row_dists_csr(Xp.data, Xp.indices, Xp.indptr,
+                                            cand, fast)
+    else:
+        _neighbor_kernels.nnd_row_dists_dense(Xp.X, cand, fast)
+    cand = cand.astype(np.int64)
+    measured = []
+    exact_rerank = _neighbors._exact_rerank
+    monkeypatch.setattr(_neighbors, "_exact_rerank", lambda Xt, Xq, c, k: (
+        measured.append(c.shape[0]), exact_rerank(Xt, Xq, c, k))[1])
+    for k in (3, 10, 30):
+        expected = sets(_neighbors._rerank(Xp, Xp, cand, k))
+        if storage != "csr" and k < 30:
+            # the fast order alone would pick other sets for some rows
+            assert np.any(sets(cand[:, :k]) != expected)
+        measured.clear()
+        got = _neighbors._rerank(Xp, Xp, cand, k, fast)
+        np.testing.assert_array_equal(sets(got), expected)
+        if k == 30:  # the group, then far points: every row is clear
+            assert measured == []
+        elif storage != "csr":  # the centres' near-ties are measured
+            assert 0 < sum(measured) < n / 2
+
+
+def test_fast_error_bounds_the_fast_distances():
+    X = near_ties(np.float32, m=300)
+    Xp = _storage.prepare(X)
+    group = np.arange(X.shape[0]) // 30 * 30
+    cand = (group[:, None] + np.arange(30)).astype(np.int32)
+    fast = np.empty(cand.shape)
+    _neighbor_kernels.nnd_row_dists_dense(Xp.X, cand, fast)  # sorts cand too
+    exact = np.empty(cand.shape)
+    _neighbor_kernels.sq_distances_dense(Xp.X, Xp.X, cand.astype(np.int64),
+                                         exact)
+    rel, tiny = _neighbors.fast_error(Xp)
+    assert 0 < rel < 1e-4
+    assert np.all(np.abs(fast - exact) <= rel * fast + tiny)
+    assert np.any(fast != exact)  # the fast sums do round differently
+    assert _neighbors.fast_error(_storage.prepare(sp.csr_matrix(X))) == (0, 0)
+
+
+def test_fit_and_queries_use_the_shortcut_and_give_the_exact_rows(
+        nnd, monkeypatch):
+    train, new, nbrs = nnd
+    measured = []
+    exact_rerank = _neighbors._exact_rerank
+    monkeypatch.setattr(_neighbors, "_exact_rerank", lambda Xt, Xq, c, k: (
+        measured.append(c.shape[0]), exact_rerank(Xt, Xq, c, k))[1])
+    Xp = _storage.prepare(train)
+    again = _neighbors.fit_neighbors(Xp, 10, method="nndescent",
+                                     random_state=0)
+    fitted = sets(again._train_rows)
+    assert sum(measured) < 0.2 * len(train)  # most rows are clear
+    exact = sets(_neighbors._rerank(Xp, Xp, again.graph.astype(np.int64), 10))
+    np.testing.assert_array_equal(fitted, exact)
+    measured.clear()
+    Q = _storage.prepare(new)
+    G = _neighbors.query_graph(nbrs, Q, np.float64)
+    assert sum(measured) < 0.2 * len(new)
+    cand, _ = _neighbors._search_rows(nbrs, Q)
+    rows = sets(_neighbors._rerank(nbrs.X, Q, cand, 10))
+    np.testing.assert_array_equal(G.indices.reshape(-1, 10), rows)
+
+
 def test_clusterer_with_nndescent_matches_exact_on_digits(digits):
     X, y = digits
     exact = NMFClusterer(10, random_state=0, neighbors="exact").fit(X)
