@@ -24,6 +24,7 @@ the timed part, every ``--every`` iterations.
 """
 
 import argparse
+import contextlib
 import time
 import warnings
 
@@ -54,7 +55,37 @@ def parse_args():
                         default="images",
                         help="dense images and the Frobenius loss (default), "
                              "or sparse counts and the KL loss")
+    parser.add_argument("--inner", default=None, metavar="W,H;W,H...",
+                        help="images: also run the engine's coordinate "
+                             "descent with these numbers of sweeps per pass "
+                             "over each row of W and over H (the defaults: "
+                             "_problems.INNER_W_CD and INNER_H_CD), e.g. "
+                             "'1,1;1,3;2,3'")
     return parser.parse_args()
+
+
+def _inner_schedules(text):
+    """``"3,1;1,3"`` -> ``[(3, 1), (1, 3)]``."""
+    pairs = [tuple(int(v) for v in item.split(","))
+             for item in text.split(";") if item.strip()]
+    if not pairs or any(len(p) != 2 or min(p) < 1 for p in pairs):
+        raise SystemExit(f"--inner: expected pairs of positive sweep counts "
+                         f"like '1,1;1,3', got {text!r}")
+    return pairs
+
+
+@contextlib.contextmanager
+def _sweeps(w_sweeps, h_sweeps):
+    """The engine's coordinate descent with other inner sweep counts."""
+    names = ("INNER_W_CD", "INNER_H_CD")
+    saved = [getattr(_problems, name) for name in names]
+    for name, value in zip(names, (w_sweeps, h_sweeps)):
+        setattr(_problems, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved):
+            setattr(_problems, name, value)
 
 
 def run(step, W0, H0, budget, every, objective):
@@ -86,6 +117,12 @@ def _image_solvers(args):
                             solver="cd")
         return W, H
 
+    def ours_with(w_sweeps, h_sweeps):
+        def step(W, H, n):
+            with _sweeps(w_sweeps, h_sweeps):
+                return ours(W, H, n)
+        return step
+
     def skl_cd(W, H, n):
         W, H, _ = _fit_coordinate_descent(X, W, H, tol=0, max_iter=n,
                                           shuffle=False, random_state=None)
@@ -96,8 +133,13 @@ def _image_solvers(args):
                                              max_iter=n, tol=0)
         return W, H
 
+    variants = ()
+    if args.inner:
+        variants = tuple((f"ours (cd, {w} W / {h} H sweeps)", ours_with(w, h))
+                         for w, h in _inner_schedules(args.inner))
     return (X, W0, H0, objective,
-            (("ours (cd)", ours), ("skl-cd", skl_cd), ("skl-mu", skl_mu)))
+            (("ours (cd)", ours), *variants, ("skl-cd", skl_cd),
+             ("skl-mu", skl_mu)))
 
 
 def _count_solvers(args):
@@ -144,14 +186,21 @@ def main():
     best = min(v for curve in curves.values() for _, _, v in curve)
     print(f"{X.shape[0]} x {X.shape[1]} {X.dtype}, {args.data}, rank {args.rank}, "
           f"{args.seconds:g} s per solver; best objective {best:.6e}")
-    print("| solver | ms/iter | iterations | final gap | to 1 % | to 0.1 % |")
-    print("|---|---:|---:|---:|---|---|")
+    # where the budget ends far from convergence (rank 50), "the best" moves
+    # with the budget: the time to scikit-learn's own final objective is the
+    # other yardstick
+    skl = min((name for name in curves if name.startswith("skl")),
+              key=lambda name: curves[name][-1][2])
+    skl_last = curves[skl][-1][2] * (1 + 1e-4)
+    print(f"| solver | ms/iter | iterations | final gap | to 1 % | to 0.1 % "
+          f"| to {skl}'s final + 0.01 % |")
+    print("|---|---:|---:|---:|---|---|---|")
     for name, curve in curves.items():
         seconds, iters, last = curve[-1]
         cells = [name, f"{1e3 * seconds / iters:.0f}", str(iters),
                  f"{last / best - 1:.2e}"]
-        for gap in (1e-2, 1e-3):
-            hit = [(s, i) for s, i, v in curve if v <= best * (1 + gap)]
+        for target in (best * 1.01, best * 1.001, skl_last):
+            hit = [(s, i) for s, i, v in curve if v <= target]
             cells.append(f"{hit[0][0]:.1f} s ({hit[0][1]} it)" if hit
                          else "not reached")
         print("| " + " | ".join(cells) + " |")
