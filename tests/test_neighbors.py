@@ -346,6 +346,15 @@ def sets(rows):
     return np.sort(rows, axis=1)
 
 
+def count_exact_rows(monkeypatch):
+    """A list that receives the number of rows of each exact re-ranking."""
+    measured = []
+    exact_rerank = _neighbors._exact_rerank
+    monkeypatch.setattr(_neighbors, "_exact_rerank", lambda Xt, Xq, c, k: (
+        measured.append(c.shape[0]), exact_rerank(Xt, Xq, c, k))[1])
+    return measured
+
+
 @pytest.mark.parametrize("storage", ["dense32", "dense64", "csr"])
 def test_fast_distances_shortcut_keeps_the_exact_sets(storage, monkeypatch):
     # a row whose k-th and (k+1)-th fast distances are further apart than
@@ -366,10 +375,7 @@ def test_fast_distances_shortcut_keeps_the_exact_sets(storage, monkeypatch):
     else:
         _neighbor_kernels.nnd_row_dists_dense(Xp.X, cand, fast)
     cand = cand.astype(np.int64)
-    measured = []
-    exact_rerank = _neighbors._exact_rerank
-    monkeypatch.setattr(_neighbors, "_exact_rerank", lambda Xt, Xq, c, k: (
-        measured.append(c.shape[0]), exact_rerank(Xt, Xq, c, k))[1])
+    measured = count_exact_rows(monkeypatch)
     for k in (3, 10, 30):
         expected = sets(_neighbors._rerank(Xp, Xp, cand, k))
         if storage != "csr" and k < 30:
@@ -404,10 +410,7 @@ def test_fast_error_bounds_the_fast_distances():
 def test_fit_and_queries_use_the_shortcut_and_give_the_exact_rows(
         nnd, monkeypatch):
     train, new, nbrs = nnd
-    measured = []
-    exact_rerank = _neighbors._exact_rerank
-    monkeypatch.setattr(_neighbors, "_exact_rerank", lambda Xt, Xq, c, k: (
-        measured.append(c.shape[0]), exact_rerank(Xt, Xq, c, k))[1])
+    measured = count_exact_rows(monkeypatch)
     Xp = _storage.prepare(train)
     again = _neighbors.fit_neighbors(Xp, 10, method="nndescent",
                                      random_state=0)
