@@ -24,9 +24,9 @@ the timed part, every ``--every`` iterations.
 """
 
 import argparse
-import contextlib
 import time
 import warnings
+from unittest import mock
 
 import numpy as np
 from sklearn.decomposition._nmf import (_fit_coordinate_descent,
@@ -74,20 +74,6 @@ def _inner_schedules(text):
     return pairs
 
 
-@contextlib.contextmanager
-def _sweeps(w_sweeps, h_sweeps):
-    """The engine's coordinate descent with other inner sweep counts."""
-    names = ("INNER_W_CD", "INNER_H_CD")
-    saved = [getattr(_problems, name) for name in names]
-    for name, value in zip(names, (w_sweeps, h_sweeps)):
-        setattr(_problems, name, value)
-    try:
-        yield
-    finally:
-        for name, value in zip(names, saved):
-            setattr(_problems, name, value)
-
-
 def run(step, W0, H0, budget, every, objective):
     """``(seconds, iterations, objective)`` every ``every`` iterations."""
     W, H = W0.copy(), H0.copy()
@@ -119,7 +105,8 @@ def _image_solvers(args):
 
     def ours_with(w_sweeps, h_sweeps):
         def step(W, H, n):
-            with _sweeps(w_sweeps, h_sweeps):
+            with mock.patch.multiple(_problems, INNER_W_CD=w_sweeps,
+                                     INNER_H_CD=h_sweeps):
                 return ours(W, H, n)
         return step
 
