@@ -37,6 +37,10 @@ INNER_H_FRO = 3
 INNER_W_CD = 3
 #: Coordinate-descent sweeps over H per pass, from the accumulators alone.
 INNER_H_CD = 1
+#: Gillis & Glineur's stopping of the sweeps over H: stop once a sweep moves
+#: H by at most this fraction of what the first sweep moved it (Frobenius
+#: norms); 0 runs all ``INNER_H_CD`` sweeps.
+H_SWEEP_DECREASE = 0.0
 #: A KL or beta step needs ``W @ H`` afresh, which costs as much as the pass
 #: itself, so those losses take one step of each per pass.
 INNER_MU = 1
@@ -227,12 +231,35 @@ def h_step(H, stats, loss, *, cd, penalties, free=None):
         B = B[np.ix_(free, free)]
         H_free = H[free]
     Ht = np.ascontiguousarray(H_free.T)
-    K.solve_gram_rows(Ht, np.ascontiguousarray(A.T), np.ascontiguousarray(B),
-                      pen.l1_H, pen.l2_H, INNER_H_CD, 0.0)
+    gram_sweeps(Ht, np.ascontiguousarray(A.T), np.ascontiguousarray(B),
+                pen.l1_H, pen.l2_H)
     if free is None:
         H[...] = Ht.T
     else:
         H[free] = Ht.T
+
+
+def gram_sweeps(Ht, At, B, l1, l2):
+    """Coordinate-descent sweeps over ``Ht`` from ``At = X.T W``, ``B = W.T W``.
+
+    Up to ``INNER_H_CD`` sweeps; with ``H_SWEEP_DECREASE`` > 0 they stop
+    once a sweep changes ``Ht`` by at most that fraction of the first
+    sweep's change (Gillis & Glineur, Neural Computation 24, 2012).
+    """
+    if H_SWEEP_DECREASE <= 0.0 or INNER_H_CD == 1:
+        K.solve_gram_rows(Ht, At, B, l1, l2, INNER_H_CD, 0.0)
+        return
+    first = None
+    before = np.empty_like(Ht)
+    for _ in range(INNER_H_CD):
+        before[...] = Ht
+        K.solve_gram_rows(Ht, At, B, l1, l2, 1, 0.0)
+        before -= Ht
+        change = float(np.linalg.norm(before))
+        if first is None:
+            first = change
+        elif change <= H_SWEEP_DECREASE * first:
+            return
 
 
 def laplacian_form(W, SW, degrees):

@@ -69,6 +69,34 @@ def test_cd_h_step_matches_numpy(X_dense):
     np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("fraction", [0.12, 0.02])
+def test_h_sweeps_stop_on_their_relative_change(monkeypatch, X_dense,
+                                                fraction):
+    """Gillis and Glineur's stopping: the sweeps over H end after the first
+    one that moves H by at most ``fraction`` of what the first moved it."""
+    monkeypatch.setattr(_problems, "INNER_H_CD", 40)
+    monkeypatch.setattr(_problems, "H_SWEEP_DECREASE", fraction)
+    rng = np.random.RandomState(3)
+    W, H = rng.rand(X_dense.shape[0], 4), rng.rand(4, X_dense.shape[1])
+    A, B = W.T @ X_dense, W.T @ W
+    iterates = [H.T]  # the definition, one numpy sweep at a time
+    while True:
+        iterates.append(_numpy_cd_sweeps(A.T, iterates[-1], B, 0.0, 0.0, 1))
+        change = np.linalg.norm(iterates[-1] - iterates[-2])
+        if len(iterates) == 2:
+            first = change
+        elif change <= fraction * first:
+            break
+    sweeps = len(iterates) - 1
+    assert 2 < sweeps < 40, "the test should stop before the cap, not at 2"
+    after_one_more = _numpy_cd_sweeps(A.T, iterates[-1], B, 0.0, 0.0, 1)
+    _problems.h_step(H, Stats(A, B, *(np.zeros(0),) * 3, np.zeros((0, 0)),
+                              0.0), Loss(2), cd=True, penalties=Penalties())
+    np.testing.assert_allclose(H.T, iterates[-1], rtol=1e-10, atol=1e-12)
+    assert not np.allclose(H.T, iterates[-2], rtol=1e-10, atol=1e-12)
+    assert not np.allclose(H.T, after_one_more, rtol=1e-10, atol=1e-12)
+
+
 def test_one_sweep_each_is_scikit_learns_coordinate_descent(monkeypatch):
     nmf = pytest.importorskip("sklearn.decomposition._nmf")
     if not hasattr(nmf, "_fit_coordinate_descent"):  # pragma: no cover
