@@ -19,11 +19,20 @@ scikit-learn's time from below.
 
     python benchmarks/long_run.py --data counts --rank 10 --seconds 90
 
+At rank 50 the start decides which solver gets there first: ``--seeds``
+runs them all from several random starts and summarises the time to
+scikit-learn's final objective, start by start.
+
+    python benchmarks/long_run.py --rank 50 --seconds 120 --seeds 0,3,4 \
+        --skip skl-mu --inner "3,50,0.1"
+
 Wall time counts the solver calls only; the objective is evaluated outside
 the timed part, every ``--every`` iterations.
 """
 
 import argparse
+import functools
+import statistics
 import time
 import warnings
 from unittest import mock
@@ -55,23 +64,37 @@ def parse_args():
                         default="images",
                         help="dense images and the Frobenius loss (default), "
                              "or sparse counts and the KL loss")
-    parser.add_argument("--inner", default=None, metavar="W,H;W,H...",
+    parser.add_argument("--inner", default=None, metavar="W,H[,eps];...",
                         help="images: also run the engine's coordinate "
                              "descent with these numbers of sweeps per pass "
                              "over each row of W and over H (the defaults: "
                              "_problems.INNER_W_CD and INNER_H_CD), e.g. "
-                             "'1,1;1,3;2,3'")
+                             "'1,1;1,3;2,3'; a third number stops the sweeps "
+                             "over H once one moves H by at most that "
+                             "fraction of the first's move "
+                             "(_problems.H_SWEEP_DECREASE), e.g. '3,20,0.1'")
+    parser.add_argument("--seeds", default="0", metavar="S,...",
+                        help="seeds of the random starts, one table each "
+                             "and a summary across them (default: 0)")
+    parser.add_argument("--skip", default="", metavar="NAME,...",
+                        help="leave out these solvers, e.g. 'skl-mu'")
     return parser.parse_args()
 
 
 def _inner_schedules(text):
-    """``"3,1;1,3"`` -> ``[(3, 1), (1, 3)]``."""
-    pairs = [tuple(int(v) for v in item.split(","))
-             for item in text.split(";") if item.strip()]
-    if not pairs or any(len(p) != 2 or min(p) < 1 for p in pairs):
-        raise SystemExit(f"--inner: expected pairs of positive sweep counts "
-                         f"like '1,1;1,3', got {text!r}")
-    return pairs
+    """``"3,1;1,3,0.1"`` -> ``[(3, 1, 0.0), (1, 3, 0.1)]``."""
+    try:
+        items = [item.split(",") for item in text.split(";") if item.strip()]
+        schedules = [(int(v[0]), int(v[1]), float(v[2]) if len(v) == 3
+                      else 0.0) for v in items if len(v) in (2, 3)]
+    except ValueError:
+        schedules = []
+    if (not schedules or len(schedules) != len(items)
+            or any(min(w, h) < 1 or eps < 0 for w, h, eps in schedules)):
+        raise SystemExit(f"--inner: expected positive sweep counts, each "
+                         f"pair with an optional fraction, like "
+                         f"'1,1;1,3;3,20,0.1', got {text!r}")
+    return schedules
 
 
 def run(step, W0, H0, budget, every, objective):
@@ -87,12 +110,22 @@ def run(step, W0, H0, budget, every, objective):
     return curve
 
 
-def _image_solvers(args):
+@functools.lru_cache(maxsize=1)
+def _data(kind, n_samples, dtype):
+    """The data and its storage, made once for all the seeds."""
+    if kind == "images":
+        X = dense_images(n_samples or 70_000, np.dtype(dtype))
+    else:
+        X = zipf_counts(n_samples or 50_000, 20_000, density=0.002)
+    return X, _storage.prepare(X)
+
+
+def _image_solvers(args, seed):
     """Dense images, Frobenius loss: ours (cd) and scikit-learn's cd and mu."""
     dtype = np.dtype(args.dtype)
-    X = dense_images(args.n_samples or 70_000, dtype)
-    Xp = _storage.prepare(X)
-    W0, H0 = _init.initialize(X, args.rank, "random", np.random.RandomState(0))
+    X, Xp = _data("images", args.n_samples, args.dtype)
+    W0, H0 = _init.initialize(X, args.rank, "random",
+                              np.random.RandomState(seed))
 
     def objective(W, H):
         return Xp.divergence(np.ascontiguousarray(W, dtype),
@@ -103,10 +136,11 @@ def _image_solvers(args):
                             solver="cd")
         return W, H
 
-    def ours_with(w_sweeps, h_sweeps):
+    def ours_with(w_sweeps, h_sweeps, eps):
         def step(W, H, n):
             with mock.patch.multiple(_problems, INNER_W_CD=w_sweeps,
-                                     INNER_H_CD=h_sweeps):
+                                     INNER_H_CD=h_sweeps,
+                                     H_SWEEP_DECREASE=eps):
                 return ours(W, H, n)
         return step
 
@@ -122,18 +156,21 @@ def _image_solvers(args):
 
     variants = ()
     if args.inner:
-        variants = tuple((f"ours (cd, {w} W / {h} H sweeps)", ours_with(w, h))
-                         for w, h in _inner_schedules(args.inner))
+        variants = tuple(
+            (f"ours (cd, {w} W / {h} H sweeps"
+             + (f", H to {eps:g} of the first)" if eps else ")"),
+             ours_with(w, h, eps))
+            for w, h, eps in _inner_schedules(args.inner))
     return (X, W0, H0, objective,
             (("ours (cd)", ours), *variants, ("skl-cd", skl_cd),
              ("skl-mu", skl_mu)))
 
 
-def _count_solvers(args):
+def _count_solvers(args, seed):
     """Sparse counts, KL loss: ours (cd and mu) and scikit-learn's mu."""
-    X = zipf_counts(args.n_samples or 50_000, 20_000, density=0.002)
-    Xp = _storage.prepare(X)
-    W0, H0 = _init.initialize(X, args.rank, "random", np.random.RandomState(0))
+    X, Xp = _data("counts", args.n_samples, None)
+    W0, H0 = _init.initialize(X, args.rank, "random",
+                              np.random.RandomState(seed))
 
     def objective(W, H):
         return Xp.divergence(np.ascontiguousarray(W), np.ascontiguousarray(H),
@@ -156,23 +193,46 @@ def _count_solvers(args):
                                    ("skl-mu", skl_mu)))
 
 
-def main():
-    args = parse_args()
-    make = _image_solvers if args.data == "images" else _count_solvers
-    X, W0, H0, objective, solvers = make(args)
+def _seeds(text):
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise SystemExit(f"--seeds: expected integers like '0,1,2', "
+                         f"got {text!r}")
+    return seeds
+
+
+def _first_hit(curve, target):
+    """``(seconds, iterations)`` where ``curve`` first reaches ``target``."""
+    return next(((s, i) for s, i, v in curve if v <= target), None)
+
+
+def one_start(args, make, seed, skip):
+    """Run every solver from the start of ``seed``, print its table.
+
+    Returns the scikit-learn solver with the lowest final objective, its
+    time, and each solver's time to that objective (None: not reached).
+    """
+    X, W0, H0, objective, solvers = make(args, seed)
+    unknown = skip - {name for name, _ in solvers}
+    if unknown:
+        raise SystemExit(f"--skip: no solver named {sorted(unknown)}; the "
+                         f"solvers are {[name for name, _ in solvers]}")
+    solvers = [(name, step) for name, step in solvers if name not in skip]
+    if not any(name.startswith("skl") for name, _ in solvers):
+        raise SystemExit("--skip: keep at least one scikit-learn solver, the "
+                         "yardstick of the last column")
     for name, step in solvers:
         if not name.startswith("skl"):
             step(W0.copy(), H0.copy(), 1)  # compile or load the kernels first
-    info = machine_info()
-    print(f"{info['cpu_model']}, {info['cpus']} CPUs; numpy {info['numpy']}, "
-          f"scikit-learn {info['scikit-learn']}, numba {info['numba']} "
-          f"({info['numba_threads']} threads), sknmfcluster at "
-          f"{info['git_commit']}; load average {info['load_average']}")
     curves = {name: run(step, W0, H0, args.seconds, args.every, objective)
               for name, step in solvers}
     best = min(v for curve in curves.values() for _, _, v in curve)
-    print(f"{X.shape[0]} x {X.shape[1]} {X.dtype}, {args.data}, rank {args.rank}, "
-          f"{args.seconds:g} s per solver; best objective {best:.6e}")
+    print(f"\n{X.shape[0]} x {X.shape[1]} {X.dtype}, {args.data}, rank "
+          f"{args.rank}, seed {seed}, {args.seconds:g} s per solver; best "
+          f"objective {best:.6e}")
     # where the budget ends far from convergence (rank 50), "the best" moves
     # with the budget: the time to scikit-learn's own final objective is the
     # other yardstick
@@ -187,10 +247,50 @@ def main():
         cells = [name, f"{1e3 * seconds / iters:.0f}", str(iters),
                  f"{last / best - 1:.2e}"]
         for target in (best * 1.01, best * 1.001, skl_last):
-            hit = [(s, i) for s, i, v in curve if v <= target]
-            cells.append(f"{hit[0][0]:.1f} s ({hit[0][1]} it)" if hit
+            hit = _first_hit(curve, target)
+            cells.append(f"{hit[0]:.1f} s ({hit[1]} it)" if hit
                          else "not reached")
         print("| " + " | ".join(cells) + " |")
+    reached = {name: _first_hit(curve, skl_last)
+               for name, curve in curves.items()}
+    return skl, reached[skl][0], {name: hit and hit[0]
+                                  for name, hit in reached.items()}
+
+
+def summary(starts):
+    """Each solver's time to the best scikit-learn solver's final objective,
+    as a fraction of that solver's time, start by start."""
+    print("\nTime to the best scikit-learn solver's final objective + 0.01 %, "
+          "as a fraction of its time (> 1: not reached within the budget)")
+    seeds = list(starts)
+    print("| solver | " + " | ".join(f"seed {s}" for s in seeds)
+          + " | median |")
+    print("|---|" + "---:|" * (len(seeds) + 1))
+    for name in starts[seeds[0]][2]:
+        ratios = []
+        for seed in seeds:
+            _, skl_seconds, times = starts[seed]
+            ratios.append(float("inf") if times[name] is None
+                          else times[name] / skl_seconds)
+        cells = ["> 1" if r == float("inf") else f"{r:.2f}" for r in ratios]
+        median = statistics.median(ratios)
+        cells.append("> 1" if median == float("inf") else f"{median:.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def main():
+    args = parse_args()
+    make = _image_solvers if args.data == "images" else _count_solvers
+    seeds = _seeds(args.seeds)
+    skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    info = machine_info()
+    print(f"{info['cpu_model']}, {info['cpus']} CPUs; numpy {info['numpy']}, "
+          f"scikit-learn {info['scikit-learn']}, numba {info['numba']} "
+          f"({info['numba_threads']} threads), sknmfcluster at "
+          f"{info['git_commit']}; load average {info['load_average']}")
+    starts = {seed: one_start(args, make, seed, skip) for seed in seeds}
+    if len(seeds) > 1:
+        summary(starts)
 
 
 if __name__ == "__main__":
