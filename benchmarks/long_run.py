@@ -261,7 +261,8 @@ def summary(starts):
     """Each solver's time to the best scikit-learn solver's final objective,
     as a fraction of that solver's time, start by start."""
     print("\nTime to the best scikit-learn solver's final objective + 0.01 %, "
-          "as a fraction of its time (> 1: not reached within the budget)")
+          "as a fraction of its time (> 1: not reached within the budget; "
+          "the upper median for an even number of starts)")
     seeds = list(starts)
     print("| solver | " + " | ".join(f"seed {s}" for s in seeds)
           + " | median |")
@@ -273,7 +274,7 @@ def summary(starts):
             ratios.append(float("inf") if times[name] is None
                           else times[name] / skl_seconds)
         cells = ["> 1" if r == float("inf") else f"{r:.2f}" for r in ratios]
-        median = statistics.median(ratios)
+        median = statistics.median_high(ratios)
         cells.append("> 1" if median == float("inf") else f"{median:.2f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
