@@ -55,6 +55,12 @@ def test_cd_rows_match_numpy(storage, dtype, accumulate):
         np.testing.assert_allclose(B, W64.T @ W64, rtol=rtol, atol=atol)
 
 
+def _gram_stats(A, B):
+    """The statistics of a Frobenius pass without missing entries."""
+    empty = np.zeros(0)
+    return Stats(A, B, empty, empty, empty, np.zeros((0, 0)), 0.0)
+
+
 def test_cd_h_step_matches_numpy(X_dense):
     rng = np.random.RandomState(2)
     W, H = rng.rand(X_dense.shape[0], 3), rng.rand(3, X_dense.shape[1])
@@ -64,8 +70,7 @@ def test_cd_h_step_matches_numpy(X_dense):
     problem = _problems.PlainNMF(_storage.prepare(X_dense), Loss(2), W, H,
                                  solver="cd",
                                  penalties=Penalties(l1_H=0.1, l2_H=0.05))
-    empty = np.zeros(0)
-    problem.h_step(Stats(A, B, empty, empty, empty, np.zeros((0, 0)), 0.0))
+    problem.h_step(_gram_stats(A, B))
     np.testing.assert_allclose(H, expected, rtol=1e-12, atol=1e-14)
 
 
@@ -90,8 +95,8 @@ def test_h_sweeps_stop_on_their_relative_change(monkeypatch, X_dense,
     sweeps = len(iterates) - 1
     assert 2 < sweeps < 40, "the test should stop before the cap, not at 2"
     after_one_more = _numpy_cd_sweeps(A.T, iterates[-1], B, 0.0, 0.0, 1)
-    _problems.h_step(H, Stats(A, B, *(np.zeros(0),) * 3, np.zeros((0, 0)),
-                              0.0), Loss(2), cd=True, penalties=Penalties())
+    _problems.h_step(H, _gram_stats(A, B), Loss(2), cd=True,
+                     penalties=Penalties())
     np.testing.assert_allclose(H.T, iterates[-1], rtol=1e-10, atol=1e-12)
     assert not np.allclose(H.T, iterates[-2], rtol=1e-10, atol=1e-12)
     assert not np.allclose(H.T, after_one_more, rtol=1e-10, atol=1e-12)
