@@ -40,9 +40,12 @@ SHARED_DOC = {
         ``"kullback-leibler"`` (Hsieh & Dhillon 2011; X in memory, not with
         ``partial_fit`` or fixed components). ``"mu"``: multiplicative
         updates (Lee & Seung; Fevotte & Idier's exponents for other betas),
-        for every loss. ``"auto"`` is ``"cd"`` for the Frobenius loss and
-        ``"mu"`` otherwise. An iteration reads ``X`` once, twice for KL
-        coordinate descent (rows, then columns).""",
+        for every loss. ``"auto"`` is ``"cd"`` for the Frobenius loss, and
+        for ``"kullback-leibler"`` where it can run (a Dask array,
+        ``partial_fit`` and ``batch_size`` take ``"mu"``), and ``"mu"`` for
+        the other losses. An iteration reads ``X`` once, twice for KL
+        coordinate descent (rows, then a column copy of ``X`` made once per
+        fit, as large as ``X``).""",
     "init": """init : {"random", "nndsvd", "nndsvda", "nndsvdar", "custom"}, default=None
         Initial factors. ``None`` means ``"nndsvda"`` when the rank is at most
         ``min(n_samples, n_features)`` and ``"random"`` otherwise.
@@ -194,11 +197,15 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _loss(self):
         return Loss(beta_value(self.beta_loss))
 
-    def _check_solver(self):
-        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` where it has no rule."""
+    def _check_solver(self, *, columns=True):
+        """``solver`` with ``"auto"`` resolved; rejects ``"cd"`` where it has no rule.
+
+        ``columns``: whether the fit can read X's columns (see
+        :func:`._losses.auto_solver`); False for Dask input and batches.
+        """
         loss = self._loss
         if self.solver == "auto":
-            return auto_solver(loss)
+            return auto_solver(loss, columns=columns)
         if self.solver == "cd" and not loss.supports_cd:
             raise ValueError(
                 f"solver='cd' supports beta_loss='frobenius' and "
@@ -251,7 +258,8 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     def _fit_plain(self, storage, W, H, *, n_init=1, penalties=NO_PENALTIES):
         """Best of ``n_init`` fits of plain NMF (``solver``, ``beta_loss``)."""
-        loss, solver = self._loss, self._check_solver()
+        loss = self._loss
+        solver = self._check_solver(columns=storage.local)
 
         def make_problem(W0, H0):
             return _problems.PlainNMF(storage, loss, W0, H0, solver=solver,

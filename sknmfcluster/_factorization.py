@@ -45,8 +45,9 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
 
     The function of :func:`sklearn.decomposition.non_negative_factorization`
     on this package's engine, with its parameters, penalties and defaults
-    (except ``solver="auto"``, the coordinate descent for the Frobenius loss
-    and the multiplicative updates otherwise, and no ``shuffle``), plus
+    (except ``solver="auto"``, the coordinate descent for the Frobenius and
+    Kullback-Leibler losses and the multiplicative updates otherwise, and no
+    ``shuffle``), plus
     ``fixed_components``: with ``init="custom"``, the rows of
     ``H`` listed there keep their given values while the others are learned
     (known parts, such as the spectrum of a known source, next to new
@@ -90,8 +91,8 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
         ``"frobenius"``.
     solver : {"auto", "cd", "mu"}, default="auto"
         ``"cd"`` (Frobenius and KL; for KL not with ``fixed_components``) or
-        ``"mu"``; ``"auto"`` is ``"cd"`` for the Frobenius loss and ``"mu"``
-        otherwise.
+        ``"mu"``; ``"auto"`` is ``"cd"`` for the Frobenius loss, and for KL
+        unless ``fixed_components`` is given, and ``"mu"`` otherwise.
     tol : float, default=1e-4
         Relative decrease of the objective per iteration at which to stop;
         with ``update_H=False``, the relative change of a sample's codes.
@@ -143,8 +144,6 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
                     dtype=[np.float64, np.float32], ensure_non_negative=True,
                     ensure_all_finite="allow-nan", input_name="X")
     loss = Loss(beta_value(beta_loss))
-    if solver == "auto":
-        solver = auto_solver(loss)
     storage = _storage.prepare(X)
     loss.check_data(storage)
     n, m = X.shape
@@ -152,6 +151,9 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *,
     a_H = alpha_W if alpha_H == "same" else alpha_H
     penalties = Penalties(alpha_W * rho * m, alpha_W * (1 - rho) * m,
                           a_H * rho * n, a_H * (1 - rho) * n)
+    if solver == "auto":  # KL coordinate descent moves every component
+        solver = auto_solver(loss, columns=not update_H
+                             or fixed_components is None)
     if not update_H:
         return _codes_only(X, storage, W, H, n_components, loss, solver,
                            penalties, max_iter, tol)

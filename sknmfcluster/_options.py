@@ -223,8 +223,8 @@ def _add_model_options(cluster):
     cluster.add_argument("--solver", choices=("auto", "cd", "mu"), default="auto",
                          help="update rule: coordinate descent (frobenius and "
                               "kullback-leibler) or multiplicative updates "
-                              "(default: auto, cd for frobenius and mu for "
-                              "the other losses)")
+                              "(default: auto, cd for frobenius and "
+                              "kullback-leibler, mu for the other losses)")
     cluster.add_argument("--init",
                          choices=("spectral", "random", "nndsvd", "nndsvda",
                                   "nndsvdar"),

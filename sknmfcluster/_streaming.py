@@ -176,7 +176,7 @@ class OnlineFitMixin:
                           None if H is None else np.asarray(H) / root)
 
     def _online_options(self, storage):
-        return dict(solver=self._check_solver(),
+        return dict(solver=self._check_solver(columns=False),
                     penalties=self._online_penalties(storage),
                     max_iter=self.max_iter, tol=self.tol)
 

@@ -154,13 +154,48 @@ def test_cd_beyond_frobenius_and_kl_raises_a_clear_error(Estimator, params,
     model = Estimator(**params, solver="cd", beta_loss="itakura-saito")
     with pytest.raises(ValueError, match="solver='mu'"):
         model.fit(X_dense + 1.0)
-    # "auto" picks the multiplicative updates for KL; "cd" is a choice
-    auto = Estimator(**params, beta_loss="kullback-leibler", max_iter=30,
-                     random_state=0).fit(X_dense)
-    assert auto._check_solver() == "mu"
-    cd = Estimator(**params, beta_loss="kullback-leibler", solver="cd",
-                   max_iter=30, random_state=0).fit(X_dense)
-    assert cd.reconstruction_err_ < auto.reconstruction_err_
+    # "auto" is coordinate descent for KL on data in memory
+    kl = dict(params, beta_loss="kullback-leibler", max_iter=30,
+              random_state=0)
+    auto = Estimator(**kl).fit(X_dense)
+    cd = Estimator(**kl, solver="cd").fit(X_dense)
+    mu = Estimator(**kl, solver="mu").fit(X_dense)
+    assert auto._check_solver() == "cd"
+    np.testing.assert_array_equal(auto.components_, cd.components_)
+    assert auto.reconstruction_err_ == cd.reconstruction_err_
+    assert cd.reconstruction_err_ < mu.reconstruction_err_
+
+
+def test_auto_is_kl_coordinate_descent_only_where_it_can_read_columns(
+        X_dense):
+    """In batches and with fixed components, ``"auto"`` is the updates.
+
+    KL coordinate descent updates ``H`` from the columns of X; with them
+    out of reach, "auto" must not pick it (``"cd"`` raises there).
+    """
+    kl = dict(beta_loss="kullback-leibler", max_iter=10, random_state=0)
+    assert SparseNMF(3, **kl)._check_solver(columns=False) == "mu"
+    auto, mu = (SparseNMF(3, **kl, batch_size=10, solver=solver).fit(X_dense)
+                for solver in ("auto", "mu"))
+    np.testing.assert_array_equal(auto.components_, mu.components_)
+    W0, H0 = initialize(X_dense, 3, "random", np.random.RandomState(0))
+    fixed = {}
+    for solver in ("auto", "mu"):
+        fixed[solver] = non_negative_factorization(
+            X_dense, W0, H0, init="custom", fixed_components=[0],
+            solver=solver, beta_loss="kullback-leibler", max_iter=10)
+    for a, b in zip(fixed["auto"], fixed["mu"]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="fixed"):
+        non_negative_factorization(
+            X_dense, W0, H0, init="custom", fixed_components=[0], solver="cd",
+            beta_loss="kullback-leibler", max_iter=10)
+    # codes alone read rows only: "auto" is coordinate descent there
+    codes = {solver: non_negative_factorization(
+        X_dense, H=H0, update_H=False, solver=solver,
+        beta_loss="kullback-leibler", max_iter=10)[0]
+        for solver in ("auto", "cd")}
+    np.testing.assert_array_equal(codes["auto"], codes["cd"])
 
 
 def _kl_coordinate_minimum(x, h, a, hsum, l1, l2):

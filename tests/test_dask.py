@@ -36,7 +36,10 @@ def _custom_start(n, m, k, seed=0):
 
 @pytest.mark.parametrize("Estimator, params", [
     (NMFClusterer, {"n_clusters": 8, "method": "nmf"}),
-    (SparseNMF, {"n_components": 8, "beta_loss": "kullback-leibler"}),
+    # solver="auto" would be KL coordinate descent in memory, which needs
+    # the columns of X (test_auto_fits_kl_on_chunks_by_the_updates)
+    (SparseNMF, {"n_components": 8, "beta_loss": "kullback-leibler",
+                 "solver": "mu"}),
 ])
 def test_fit_on_chunks_equals_the_fit_in_memory(client, digits, Estimator,
                                                 params):
@@ -52,6 +55,23 @@ def test_fit_on_chunks_equals_the_fit_in_memory(client, digits, Estimator,
         local.reconstruction_err_, rel=1e-9)
     if Estimator is NMFClusterer:
         np.testing.assert_array_equal(chunked.labels_, local.labels_)
+
+
+def test_auto_fits_kl_on_chunks_by_the_updates(client, digits):
+    """On a Dask array, ``solver="auto"`` fits KL by the multiplicative
+    updates (coordinate descent needs X's columns in one place)."""
+    X, _ = digits
+    W0, H0 = _custom_start(*X.shape, 4)
+    kwargs = dict(n_components=4, beta_loss="kullback-leibler",
+                  init="custom", max_iter=10, tol=0.0)
+    chunked = SparseNMF(**kwargs).fit(da.from_array(X, chunks=(600, 64)),
+                                      W=W0, H=H0)
+    local = SparseNMF(**kwargs, solver="mu").fit(X, W=W0, H=H0)
+    np.testing.assert_allclose(chunked.components_, local.components_,
+                               rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="solver='mu'"):
+        SparseNMF(**kwargs, solver="cd").fit(
+            da.from_array(X, chunks=(600, 64)), W=W0, H=H0)
 
 
 def test_transform_predict_and_score_run_on_the_chunks(client, digits):
