@@ -21,7 +21,7 @@ from sklearn.decomposition import NMF, MiniBatchNMF
 from sklearn.exceptions import ConvergenceWarning
 
 from sknmfcluster import NMFClusterer, _init, _problems, _storage
-from sknmfcluster._losses import Loss
+from sknmfcluster._losses import Loss, auto_solver
 
 try:  # the loops behind NMF.fit_transform, to continue a run cheaply
     from sklearn.decomposition._nmf import (_fit_coordinate_descent,
@@ -108,8 +108,9 @@ def fit_factors(Xp, W, H, beta, max_iter, solver):
 
 class Engine(Solver):
     """sknmfcluster's engine alone: plain NMF (``_problems.fit_plain``) on
-    prepared input, with the estimators' default solver (``"cd"`` for the
-    Frobenius loss, ``"mu"`` for KL)."""
+    prepared input, with the estimators' default solver (``solver="auto"``
+    on data in memory: ``"cd"`` for the Frobenius and KL losses, ``"mu"``
+    for the other betas)."""
 
     name, label = "ours", "sknmfcluster engine (fit_plain, default solver)"
     solver = None
@@ -117,7 +118,7 @@ class Engine(Solver):
     def _solver_name(self):
         if self.solver is not None:
             return self.solver
-        return "cd" if self.problem.beta == 2 else "mu"
+        return auto_solver(Loss(self.problem.beta))
 
     def _fit(self, W, H, max_iter):
         fit_factors(self.problem.Xp, W, H, self.problem.beta, max_iter,
@@ -129,7 +130,7 @@ class Engine(Solver):
 
 
 class EngineMU(Engine):
-    """The engine with multiplicative updates (Frobenius rows only)."""
+    """The engine with multiplicative updates (next to the default ``cd``)."""
 
     name, label = "ours-mu", "sknmfcluster engine (fit_plain, solver='mu')"
     solver = "mu"
@@ -248,12 +249,11 @@ def random_init(X, rank):
 
 
 def solvers_for(problem, include_cd):
-    """The solvers compared on ``problem`` (CD only for the Frobenius loss)."""
+    """The solvers compared on ``problem`` (scikit-learn's CD only for the
+    Frobenius loss); the engine's other solver next to its default."""
     classes = [Engine, Estimator, SklearnMU]
-    if problem.beta == 2:
+    if Loss(problem.beta).supports_cd:  # the default is "cd": add "mu"
         classes.insert(1, EngineMU)
-    else:
-        classes.insert(1, EngineCD)
     if include_cd and problem.beta == 2:
         classes.append(SklearnCD)
     classes.append(SklearnMiniBatch)
