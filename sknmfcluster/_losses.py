@@ -47,15 +47,15 @@ def auto_solver(loss, *, columns=True):
     the columns of X (``columns``: all of X in memory and every component
     free to move), for the Kullback-Leibler loss; the multiplicative updates
     otherwise (Dask input, ``partial_fit`` and ``batch_size``, fixed
-    components, and every other beta). Coordinate descent reached 0.1 % of
-    the best KL objective first from every start on dense data (digits,
-    images, Poisson counts: up to more than 10 times sooner, where the
-    updates were still 1 % above after 10 to 30 s) and from half the starts
-    on sparse Zipf counts (from the others the updates got there up to 1.5
-    times sooner, or coordinate descent ended in another local minimum,
-    0.5 to 2 % above, as the updates did from other starts); see the
-    performance page. Codes alone (``transform``) read rows only, so
-    ``columns`` does not restrict them.
+    components, and every other beta). Coordinate descent got within 0.1 %
+    of the best KL objective first from all 16 starts on dense data and
+    digits (the updates were mostly still 1.3 to 17 % above after 10 to
+    30 s) and from 5 of 10 on sparse Zipf counts (from the others the
+    updates got there up to 1.5 times sooner, or coordinate descent ended
+    in another local minimum, 0.5 to 2 % above, as the updates did from
+    other starts): ``benchmarks/kl_solvers.py`` and the performance page.
+    Codes alone (``transform``) read rows only, so ``columns`` does not
+    restrict them.
     """
     if loss.beta == 2.0 or (loss.beta == 1.0 and columns):
         return "cd"
