@@ -330,7 +330,40 @@ def dense_floor(X, rank, read, flop_rate):
             "floor_fastest_read": max(fastest, flops)}
 
 
+def machine_line():
+    """One line of machine facts and versions, for the head of a table."""
+    info = machine_info()
+    return (f"{info['cpu_model']}, {info['cpus']} CPUs; numpy {info['numpy']}, "
+            f"scikit-learn {info['scikit-learn']}, numba {info['numba']} "
+            f"({info['numba_threads']} threads), sknmfcluster at "
+            f"{info['git_commit']}; load average {info['load_average']}")
+
+
 # -- fitting lines and targets ------------------------------------------------
+def budget_curve(step, W0, H0, budget, every, objective):
+    """``(seconds, iterations, objective)`` every ``every`` iterations.
+
+    ``step(W, H, n)`` runs ``n`` iterations from copies of ``(W0, H0)``
+    until the time spent in it reaches ``budget`` seconds; ``objective`` is
+    evaluated outside the timed part.
+    """
+    W, H = W0.copy(), H0.copy()
+    spent, done, curve = 0.0, 0, []
+    while spent < budget:
+        start = time.perf_counter()
+        W, H = step(W, H, every)
+        spent += time.perf_counter() - start
+        done += every
+        curve.append((spent, done, objective(W, H)))
+    return curve
+
+
+def first_hit(curve, target):
+    """``(seconds, iterations)`` where a :func:`budget_curve` first reaches
+    ``target``, or None."""
+    return next(((s, i) for s, i, v in curve if v <= target), None)
+
+
 def fit_line(iters, times):
     """Least-squares ``time = intercept + slope * iters``; returns both."""
     iters = np.asarray(iters, dtype=float)

@@ -27,13 +27,13 @@ outside the timed part, after every call.
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
-from _common import dense_images, digits, machine_info, zipf_counts
+from _common import (budget_curve, dense_images, digits, first_hit,
+                     machine_line, zipf_counts)
 from sknmfcluster import _init, _problems, _storage
 from sknmfcluster._losses import Loss
 
@@ -95,22 +95,15 @@ def initial(X, rank, start):
 
 def curve(Xp, W0, H0, solver, budget):
     """``(seconds, iterations, objective)`` after each timed call."""
-    loss, n = Loss(1.0), CALL_ITERATIONS[solver]
-    _problems.fit_plain(Xp, W0.copy(), H0.copy(), loss, max_iter=1, tol=0.0,
-                        solver=solver)  # compile or load the kernels first
-    W, H = W0.copy(), H0.copy()
-    spent, done, points = 0.0, 0, []
-    while spent < budget:
-        start = time.perf_counter()
+    loss = Loss(1.0)
+
+    def step(W, H, n):
         _problems.fit_plain(Xp, W, H, loss, max_iter=n, tol=0.0, solver=solver)
-        spent += time.perf_counter() - start
-        done += n
-        points.append((spent, done, Xp.divergence(W, H, 1.0)))
-    return points
+        return W, H
 
-
-def first_hit(points, target):
-    return next(((s, i) for s, i, v in points if v <= target), None)
+    step(W0.copy(), H0.copy(), 1)  # compile or load the kernels first
+    return budget_curve(step, W0, H0, budget, CALL_ITERATIONS[solver],
+                        lambda W, H: Xp.divergence(W, H, 1.0))
 
 
 def cell(hit):
@@ -119,11 +112,7 @@ def cell(hit):
 
 def main():
     args = parse_args()
-    info = machine_info()
-    print(f"{info['cpu_model']}, {info['cpus']} CPUs; numpy {info['numpy']}, "
-          f"scikit-learn {info['scikit-learn']}, numba {info['numba']} "
-          f"({info['numba_threads']} threads), sknmfcluster at "
-          f"{info['git_commit']}; load average {info['load_average']}")
+    print(machine_line())
     print(f"\nKL, rank {args.rank}, {args.seconds:g} s per solver and start; "
           "times to within 1 % and 0.1 % of the best objective of the two")
     print("\n| data | start | cd ms/it | cd to 1 % | cd to 0.1 % | cd final "

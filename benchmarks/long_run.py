@@ -33,7 +33,6 @@ the timed part, every ``--every`` iterations.
 import argparse
 import functools
 import statistics
-import time
 import warnings
 from unittest import mock
 
@@ -42,7 +41,8 @@ from sklearn.decomposition._nmf import (_fit_coordinate_descent,
                                         _fit_multiplicative_update)
 from sklearn.exceptions import ConvergenceWarning
 
-from _common import dense_images, machine_info, zipf_counts
+from _common import (budget_curve, dense_images, first_hit, machine_line,
+                     zipf_counts)
 from sknmfcluster import _init, _problems, _storage
 from sknmfcluster._losses import Loss
 
@@ -95,19 +95,6 @@ def _inner_schedules(text):
                          f"pair with an optional fraction, like "
                          f"'1,1;1,3;3,20,0.1', got {text!r}")
     return schedules
-
-
-def run(step, W0, H0, budget, every, objective):
-    """``(seconds, iterations, objective)`` every ``every`` iterations."""
-    W, H = W0.copy(), H0.copy()
-    spent, done, curve = 0.0, 0, []
-    while spent < budget:
-        start = time.perf_counter()
-        W, H = step(W, H, every)
-        spent += time.perf_counter() - start
-        done += every
-        curve.append((spent, done, objective(W, H)))
-    return curve
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,11 +191,6 @@ def _seeds(text):
     return seeds
 
 
-def _first_hit(curve, target):
-    """``(seconds, iterations)`` where ``curve`` first reaches ``target``."""
-    return next(((s, i) for s, i, v in curve if v <= target), None)
-
-
 def one_start(args, make, seed, skip):
     """Run every solver from the start of ``seed``, print its table.
 
@@ -227,7 +209,8 @@ def one_start(args, make, seed, skip):
     for name, step in solvers:
         if not name.startswith("skl"):
             step(W0.copy(), H0.copy(), 1)  # compile or load the kernels first
-    curves = {name: run(step, W0, H0, args.seconds, args.every, objective)
+    curves = {name: budget_curve(step, W0, H0, args.seconds, args.every,
+                                objective)
               for name, step in solvers}
     best = min(v for curve in curves.values() for _, _, v in curve)
     print(f"\n{X.shape[0]} x {X.shape[1]} {X.dtype}, {args.data}, rank "
@@ -248,7 +231,7 @@ def one_start(args, make, seed, skip):
         cells = [name, f"{1e3 * seconds / iters:.0f}", str(iters),
                  f"{last / best - 1:.2e}"]
         for target in (best * 1.01, best * 1.001, skl_last):
-            hit = _first_hit(curve, target)
+            hit = first_hit(curve, target)
             cells.append(f"{hit[0]:.1f} s ({hit[1]} it)" if hit
                          else "not reached")
         reached[name] = hit and hit[0]  # the last target: skl's final
@@ -283,11 +266,7 @@ def main():
     make = _image_solvers if args.data == "images" else _count_solvers
     seeds = _seeds(args.seeds)
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
-    info = machine_info()
-    print(f"{info['cpu_model']}, {info['cpus']} CPUs; numpy {info['numpy']}, "
-          f"scikit-learn {info['scikit-learn']}, numba {info['numba']} "
-          f"({info['numba_threads']} threads), sknmfcluster at "
-          f"{info['git_commit']}; load average {info['load_average']}")
+    print(machine_line())
     starts = {seed: one_start(args, make, seed, skip) for seed in seeds}
     if len(seeds) > 1:
         summary(starts)
