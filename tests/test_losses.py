@@ -86,6 +86,27 @@ def test_beta_rows_and_statistics_match_numpy(storage, beta):
         _numpy_beta(X, WH, beta).sum(), rel=1e-10)
 
 
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.5, 2.5, 3.0, 1.2, -1.0])
+def test_beta_ratios_take_the_power_of_the_floored_product(beta):
+    # the usual betas take a root, a division or a product instead of pow:
+    # the same values within rounding, over the whole float range, with the
+    # product floored at EPSILON and the missing columns at 0
+    rng = np.random.default_rng(0)
+    wh = np.concatenate([rng.random(50) * 10, [0.0, 1e-320, 1e-30, 1e-20,
+                                                1.0, 4.0, 1e100, 1e200]])
+    x = rng.random(wh.size) * 5
+    missing = np.array([3, 17], dtype=np.int64)
+    num, den = np.full(wh.size, np.nan), np.full(wh.size, np.nan)
+    _kernels._rows._beta_ratios(x, wh, beta, num, den, missing)
+    y = np.maximum(wh, _kernels.EPSILON)
+    with np.errstate(over="ignore"):
+        expected_den = y ** (beta - 1.0)
+        expected_num = x * expected_den / y
+    expected_num[missing] = expected_den[missing] = 0.0
+    np.testing.assert_allclose(den, expected_den, rtol=1e-15)
+    np.testing.assert_allclose(num, expected_num, rtol=1e-15)
+
+
 @pytest.mark.parametrize("beta", [-1.0, 0.0, 0.5, 1.5, 3.0])
 def test_h_update_matches_numpy(beta):
     X = _positive()

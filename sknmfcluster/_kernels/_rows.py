@@ -340,16 +340,49 @@ def wh_row(w, H, wh):
 
 
 @kernel()
+def _floored_power(wh, e, out):
+    """``out = max(wh, EPSILON) ** e``, elementwise.
+
+    The exponents of the usual betas (0, 0.5, 1.5, 2.5, 3: ``e = beta - 1``)
+    take a square root, a division or a product instead of ``pow``, which
+    is a scalar library call per entry: those loops vectorise, and on dense
+    data the beta rule's iteration took up to three times longer than
+    scikit-learn's (whose NumPy powers are vectorised) without them. Each
+    form is within an ulp or two of ``pow``.
+    """
+    m = wh.shape[0]
+    if e == -1.0:
+        for f in range(m):
+            out[f] = 1.0 / max(wh[f], EPSILON)
+    elif e == -0.5:
+        for f in range(m):
+            out[f] = 1.0 / np.sqrt(max(wh[f], EPSILON))
+    elif e == 0.5:
+        for f in range(m):
+            out[f] = np.sqrt(max(wh[f], EPSILON))
+    elif e == 1.5:
+        for f in range(m):
+            y = max(wh[f], EPSILON)
+            out[f] = y * np.sqrt(y)
+    elif e == 2.0:
+        for f in range(m):
+            y = max(wh[f], EPSILON)
+            out[f] = y * y
+    else:
+        for f in range(m):
+            out[f] = max(wh[f], EPSILON) ** e
+
+
+@kernel()
 def _beta_ratios(x, wh, beta, num_w, den_w, mc):
     """``x * wh^(beta - 2)`` into ``num_w`` and ``wh^(beta - 1)`` into ``den_w``.
 
     ``wh`` is floored at EPSILON first, as in scikit-learn's MU; both are 0
     at the missing columns ``mc``, which so drop out of every sum.
     """
+    _floored_power(wh, beta - 1.0, den_w)
     for f in range(wh.shape[0]):
-        y = max(wh[f], EPSILON)
-        den_w[f] = y ** (beta - 1.0)
-        num_w[f] = x[f] * den_w[f] / y
+        num_w[f] = x[f] * den_w[f] / max(wh[f], EPSILON)
     for p in range(mc.shape[0]):
         num_w[mc[p]] = 0.0
         den_w[mc[p]] = 0.0
