@@ -251,6 +251,14 @@ def digits():
     return load_digits().data.astype(np.float64)
 
 
+def poisson_counts(n_samples, n_features, rank, seed=0):
+    """Dense Poisson counts of a random non-negative rank-``rank`` mean."""
+    rng = np.random.default_rng(seed)
+    mean = rng.gamma(0.5, 1.0, (n_samples, rank)) @ rng.gamma(
+        0.3, 3.0, (rank, n_features))
+    return rng.poisson(mean).astype(np.float64)
+
+
 def nbytes(X):
     """Bytes of ``X``'s storage (for CSR: data, indices and indptr)."""
     if sp.issparse(X):

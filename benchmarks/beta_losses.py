@@ -24,19 +24,11 @@ import warnings
 
 import numpy as np
 
-from _common import best_of, digits, fit_line, machine_line
+from _common import best_of, digits, fit_line, machine_line, poisson_counts
 
 warnings.filterwarnings("ignore")
 
 BETA_NAMES = {0.0: "itakura-saito", 1.0: "kullback-leibler"}
-
-
-def poisson_counts(n_samples, n_features, rank, seed=0):
-    """Dense Poisson counts of a random non-negative rank-``rank`` mean."""
-    rng = np.random.default_rng(seed)
-    mean = rng.gamma(0.5, 1.0, (n_samples, rank)) @ rng.gamma(
-        0.3, 3.0, (rank, n_features))
-    return rng.poisson(mean).astype(np.float64)
 
 
 DATA = {"digits": lambda: digits() + 1.0,
@@ -48,14 +40,6 @@ def _floats(text, what):
         return [float(v) for v in text.split(",")]
     except ValueError:
         raise SystemExit(f"--{what} takes comma-separated numbers, got {text!r}")
-
-
-def random_start(X, rank, seed=0):
-    """scikit-learn's random init: ``|N(0, 1)| * sqrt(mean(X) / rank)``."""
-    rng = np.random.default_rng(seed)
-    scale = np.sqrt(X.mean() / rank)
-    return (np.abs(rng.standard_normal((X.shape[0], rank))) * scale,
-            np.abs(rng.standard_normal((rank, X.shape[1]))) * scale)
 
 
 def per_iteration(make, X, start, iters, repeat):
@@ -105,6 +89,7 @@ def main():
     from sklearn.decomposition import NMF
     from sklearn.decomposition import non_negative_factorization as sk_nnf
 
+    from _solvers import random_init
     from sknmfcluster import SparseNMF, non_negative_factorization
 
     print(machine_line())
@@ -116,7 +101,7 @@ def main():
     print("|---|---|---:|---:|---:|---:|")
     for name in names:
         X = DATA[name]()
-        start = random_start(X, args.rank)
+        start = random_init(X, args.rank)
         for beta in betas:
             loss = BETA_NAMES.get(beta, beta)
             options = dict(beta_loss=loss, solver="mu", init="custom",

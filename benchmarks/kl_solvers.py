@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from _common import (budget_curve, dense_images, digits, first_hit,
-                     machine_line, zipf_counts)
+                     machine_line, poisson_counts, zipf_counts)
 from sknmfcluster import _init, _problems, _storage
 from sknmfcluster._losses import Loss
 
@@ -41,14 +41,6 @@ warnings.filterwarnings("ignore")
 
 #: Iterations per timed call, as the estimators check the objective.
 CALL_ITERATIONS = {"cd": 1, "mu": 10}
-
-
-def poisson_counts(n_samples, n_features, rank, seed=0):
-    """Dense Poisson counts of a random non-negative rank-``rank`` mean."""
-    rng = np.random.default_rng(seed)
-    mean = rng.gamma(0.5, 1.0, (n_samples, rank)) @ rng.gamma(
-        0.3, 3.0, (rank, n_features))
-    return rng.poisson(mean).astype(np.float64)
 
 
 DATA = {
