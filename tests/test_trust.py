@@ -7,6 +7,7 @@ clusterings, and what importing the package does to the process.
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import sknmfcluster
 from sknmfcluster import (NMFClusterer, SparseNMF, _kernels, _neighbors,
                           _storage)
 from sknmfcluster._storage import Factors
@@ -352,13 +354,13 @@ def test_concurrent_predict_keeps_the_blas_setting():
 # -- 7., 8. and 16. the process: cache, Ctrl-C, environment ---------------------------
 
 
-def _run_python(code, **env):
+def _run_python(code, cwd=None, **env):
     environment = {k: v for k, v in os.environ.items()
                    if k != "OMP_WAIT_POLICY"}
     environment.update(env)
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
                           capture_output=True, text=True, env=environment,
-                          timeout=600)
+                          timeout=600, cwd=cwd)
 
 
 def test_import_and_kernels_work_without_a_writable_cache():
@@ -406,6 +408,39 @@ def test_kernel_cache_reads_and_writes_wait_for_other_processes(tmp_path):
     out, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
     assert out.split() == ["True"]
+
+
+def test_a_cached_kernel_is_compiled_again_after_a_module_it_uses_changes(
+        tmp_path):
+    # Regression: Numba keeps a cached kernel while its own file is
+    # unchanged, but a kernel inlines code and constants of other modules.
+    # After an edit of _rows.py the dense pass still ran the old row rules
+    # from the cache. Here _rows.py's _kl_slope_at_zero reads EPSILON from
+    # _common.py; a copy of the package whose _common.py changes EPSILON
+    # must give the new value in the next process, with the cache kept.
+    package = tmp_path / "pkg" / "sknmfcluster"
+    shutil.copytree(os.path.dirname(sknmfcluster.__file__), package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    code = """
+        import numpy as np
+        from sknmfcluster._kernels import _rows
+        print(_rows.__file__)
+        one = np.ones(1)
+        print(_rows._kl_slope_at_zero(one, one, np.zeros(1), 1))
+    """
+    env = {"PYTHONPATH": str(tmp_path / "pkg"),
+           "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    first = _run_python(code, cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split()[0].startswith(str(package))
+    assert float(first.stdout.split()[-1]) == 1.0 / 1e-30  # 1 / EPSILON
+    common = package / "_kernels" / "_common.py"
+    text = common.read_text()
+    assert "\nEPSILON = 1e-30\n" in text
+    common.write_text(text.replace("\nEPSILON = 1e-30\n", "\nEPSILON = 1e-20\n"))
+    second = _run_python(code, cwd=tmp_path, **env)
+    assert second.returncode == 0, second.stderr
+    assert float(second.stdout.split()[-1]) == 1.0 / 1e-20
 
 
 def test_processes_give_their_machine_code_symbols_of_their_own():

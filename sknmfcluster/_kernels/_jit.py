@@ -20,6 +20,8 @@ noticed when its result is boxed, which CPython reports as a
 
 import contextlib
 import functools
+import glob
+import hashlib
 import os
 import secrets
 import threading
@@ -44,7 +46,8 @@ def kernel(parallel=False, fastmath=False, nogil=False):
         if nogil:
             options["nogil"] = True
         try:
-            return _one_process_at_a_time(njit(cache=True, **options)(function))
+            return _one_process_at_a_time(_stale_with_any_kernel_source(
+                njit(cache=True, **options)(function)))
         except RuntimeError as exc:  # "cannot cache function ...: no locator"
             if not _UNCACHED:
                 _UNCACHED.append(str(exc))
@@ -101,6 +104,45 @@ def _cache_lock(directory):
             if handle is not None:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel_sources_digest():
+    """A SHA-256 digest of every module of this directory, read once."""
+    digest = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "*.py"))):
+        digest.update(os.path.basename(path).encode())
+        with open(path, "rb") as source:
+            digest.update(hashlib.sha256(source.read()).digest())
+    return digest.hexdigest()
+
+
+def _stale_with_any_kernel_source(dispatcher):
+    """Make ``dispatcher``'s cache entries stale when any kernel module changes.
+
+    Numba keeps a cached kernel as long as the file that defines it is
+    unchanged (its stamp: the file's content in recent versions, its time
+    and size in older ones). The machine code of a kernel also holds the code of every
+    kernel it calls, inlined, and the global constants it reads, from
+    other modules: the pass of ``_dense.py`` holds the row rules of
+    ``_rows.py``. After an edit of ``_rows.py`` a process still loaded the
+    pass with the old rules (a developer's benchmark then timed code that
+    no longer existed). The stamp of every kernel's cache index now holds,
+    with Numba's own, a digest of all the modules of this directory, which
+    every kernel of the package draws on. An installation never changes
+    its files, so users compile once as before; a developer's edit of a
+    kernel module recompiles every kernel the next time it runs.
+    """
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file",
+                         None)
+    stamp = getattr(cache_file, "_source_stamp", None)
+    if stamp is not None:
+        try:
+            cache_file._source_stamp = (stamp, _kernel_sources_digest())
+        except OSError:  # a module that cannot be read: Numba's stamp alone
+            pass
+    return dispatcher
 
 
 def _one_process_at_a_time(dispatcher):
