@@ -22,7 +22,7 @@ import numpy as np
 from . import _kernels as K
 from ._engine import fit, row_settings
 from ._losses import NO_PENALTIES, Loss, fro_from_stats
-from ._storage import Factors, range_scale
+from ._storage import SAFE_RANGE, Factors, range_scale
 
 #: Multiplicative W-steps per row and pass for the Frobenius loss. They reuse
 #: ``x @ H.T``, so each extra step costs k^2 per row, not a read of X
@@ -422,7 +422,12 @@ def solve_codes(storage, H, loss, w0, *, max_iter, tol, solver="mu", l1=0.0,
     H_s = H if t == 1.0 else np.ldexp(H, -int(np.log2(t))).astype(H.dtype)
     factor = s / t  # codes in the data's units = factor * scaled codes
     W = np.empty((storage.shape[0], H.shape[0]), dtype=H.dtype)
-    W[...] = np.asarray(w0) / factor
+    with np.errstate(over="ignore"):
+        W[...] = np.asarray(w0, dtype=np.float64) / factor
+    # data so far below the fit's (a largest entry under about 1e-308,
+    # float32 1e-38) that the start overflows: the top of the safe range
+    # instead (the codes came out NaN)
+    W[~np.isfinite(W)] = SAFE_RANGE[W.dtype][1]
     # the penalties of the scaled problem: the divergence shrinks by
     # s^beta, an L1 term by ``factor``, an L2 term by ``factor^2``
     log2_d = loss.scale_exponent() * np.log2(s)
