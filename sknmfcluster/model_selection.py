@@ -310,7 +310,7 @@ class Consensus:
         median number of clusters of the runs.
     max_samples : int, default=2000
         Largest number of samples whose consensus matrix is formed (as
-        float32, ``max_samples^2`` entries).
+        float32, ``max_samples^2`` entries); at least 2.
     n_pairs : int, default=1_000_000
         Random pairs for the PAC above ``max_samples`` samples.
     random_state : int, RandomState instance or None, default=None
@@ -371,6 +371,8 @@ class Consensus:
     def __init__(self, label_runs, n_clusters=None, *,
                  max_samples=_consensus.MAX_SAMPLES,
                  n_pairs=_consensus.N_PAIRS, random_state=None):
+        _survey.check_count(max_samples, "max_samples", low=2)
+        _survey.check_count(n_pairs, "n_pairs")
         runs = _consensus.canonical_labels(label_runs)
         if n_clusters is None:
             n_clusters = int(np.median([labels.max() + 1 for labels in runs]))
@@ -468,6 +470,7 @@ def consensus_clustering(estimator, X, *, n_runs=10, init="auto",
     (1.0, 0.0)
     """
     _survey.check_count(n_runs, "n_runs")
+    _survey.check_count(max_samples, "max_samples", low=2)
     rng = check_random_state(random_state)
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_runs)
     with _progress.phase(f"consensus of {n_runs} runs", verbose=verbose):

@@ -381,6 +381,16 @@ def test_consensus_errors():
     runs = np.zeros((2, 3000), dtype=int)
     with pytest.raises(ValueError, match="indices"):
         Consensus(runs, 1, max_samples=100).consensus_matrix()
+    # regression: these failed in SciPy or NumPy, after every run was fitted
+    for bad in (1, 0, -1, 2.5):
+        with pytest.raises(ValueError, match="max_samples must be an integer "
+                                             ">= 2"):
+            Consensus(runs, 1, max_samples=bad)
+        with pytest.raises(ValueError, match="max_samples must be"):
+            consensus_clustering(NMFClusterer(3, method="nmf"), clusters(),
+                                 n_runs=2, max_samples=bad)
+    with pytest.raises(ValueError, match="n_pairs must be an integer >= 1"):
+        Consensus(runs, 1, max_samples=100, n_pairs=0)
 
 
 def test_consensus_clustering_is_reproducible_and_leaves_inputs_alone():
