@@ -1,5 +1,6 @@
 """Clustering accuracy: the best one-to-one matching of clusters to classes."""
 
+import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import make_scorer
 from sklearn.metrics.cluster import contingency_matrix
@@ -56,9 +57,23 @@ def clustering_accuracy(y_true, y_pred):
         )
     if y_true.shape[0] == 0:
         raise ValueError("clustering_accuracy needs at least one sample.")
-    table = contingency_matrix(y_true, y_pred)
+    table = contingency_matrix(_hashed(y_true), _hashed(y_pred))
     rows, cols = linear_sum_assignment(table, maximize=True)
     return float(table[rows, cols].sum() / y_true.shape[0])
+
+
+def _hashed(labels):
+    """Object labels as integers, by first appearance; others as they are.
+
+    scikit-learn's contingency table sorts the labels, which labels of
+    types that do not compare (``None``, or ``None`` with strings) cannot.
+    """
+    if labels.dtype.kind != "O":
+        return labels
+    codes = {}
+    return np.fromiter((codes.setdefault(label, len(codes))
+                        for label in labels), dtype=np.int64,
+                       count=labels.shape[0])
 
 
 #: Scorer for ``GridSearchCV(scoring=...)`` and ``cross_val_score``: calls the

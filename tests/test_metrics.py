@@ -52,6 +52,16 @@ def test_noise_label_is_a_cluster_of_its_own():
     assert clustering_accuracy([0, 0, 1, 1], [-1, -1, 0, 0]) == 1.0
 
 
+def test_labels_of_any_hashable_type():
+    # regression: None labels raised "'<' not supported between instances
+    # of 'NoneType' and 'NoneType'" (scikit-learn sorts the labels)
+    assert clustering_accuracy([None, None, 1], [1, 1, 2]) == 1.0
+    assert clustering_accuracy(["a", None, 3.5, None],
+                               [2, 0, 1, 0]) == 1.0
+    assert clustering_accuracy([None, None, "b", "b"],
+                               [0, 1, 1, 1]) == pytest.approx(0.75)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="different lengths"):
         clustering_accuracy([0, 1], [0, 1, 1])
