@@ -89,6 +89,7 @@ class OnlineFitMixin:
                     storage))
                 w0 = code_init(W0)
             else:
+                self._check_batch_scale(X)
                 storage = self._prepare_batch(X)
                 root = float(np.sqrt(storage.scale))
                 online = copy.deepcopy(getattr(self, "_online", None)) or \
@@ -150,6 +151,24 @@ class OnlineFitMixin:
         return codes
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _check_batch_scale(self, X):
+        """Refuse a later batch beyond the safe range of the first's scale.
+
+        Every batch is divided by the first batch's scale (a power of four,
+        1 for data in range). A batch far above it overflowed the kernels:
+        ``components_`` became NaN, silently (1e160 times the first batch),
+        or the codes did (KL).
+        """
+        top = self._x_scale * _storage.SAFE_RANGE[np.dtype(X.dtype)][1]
+        largest = _largest(X)
+        if largest > top:
+            raise ValueError(
+                f"partial_fit: this batch's largest entry ({largest:.3g}) is "
+                f"far above the scale of the first batch, which every later "
+                f"batch keeps: it may be at most {top:.3g}. Pass batches of "
+                "a comparable scale (divide every batch by one constant), "
+                "or start a new model on this data.")
 
     def _prepare_batch(self, X, scale=None):
         """Storage of one validated batch, in the scale of the online fit."""

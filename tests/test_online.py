@@ -69,6 +69,30 @@ def test_a_failed_partial_fit_leaves_the_model_as_it_was(digits):
     assert model.n_steps_ == state[2]
 
 
+@pytest.mark.parametrize("estimator", [
+    SparseNMF(3, random_state=0),
+    SparseNMF(3, beta_loss="kullback-leibler", random_state=0),
+    NMFClusterer(3, method="nmf", random_state=0)])
+def test_a_batch_far_above_the_first_is_an_error_not_nan(estimator):
+    # Regression: a batch about 1e155 times the first (float32: 1e20) made
+    # components_ NaN, silently, and every later call failed; under KL the
+    # codes of later data came out NaN.
+    X = low_rank(n=40, m=6)
+    model = estimator.partial_fit(X[:20])
+    components = model.components_.copy()
+    codes = model.transform(X[:5])
+    with pytest.raises(ValueError, match="far above the scale of the first "
+                                         "batch"):
+        model.partial_fit(X[20:] * 1e160)
+    np.testing.assert_array_equal(model.components_, components)
+    np.testing.assert_array_equal(model.transform(X[:5]), codes)
+    with pytest.raises(ValueError, match="at most 1.15e"):  # 2^60
+        model.partial_fit(X[20:] * 1e30)
+    model.partial_fit(X[20:] * 1e10)  # within the safe range: learned
+    assert np.isfinite(model.components_).all()
+    assert np.isfinite(model.transform(X[:5])).all()
+
+
 def test_an_interrupted_partial_fit_leaves_the_model_as_it_was(digits,
                                                                monkeypatch):
     # Ctrl-C in the second round of a batch, after the first round has
