@@ -220,7 +220,8 @@ def _read_npy(path):
             "array (n_samples, n_features) or a 3-D stack of images."
         )
     image_shape = X.shape[1:] if X.ndim == 3 else None
-    return _as_float(X.reshape(X.shape[0], -1), path), image_shape
+    n_features = int(np.prod(X.shape[1:]))  # -1 cannot be inferred from 0 rows
+    return _as_float(X.reshape(X.shape[0], n_features), path), image_shape
 
 
 def _check_npz_members(path):

@@ -355,6 +355,10 @@ def _make_bad_file(path, kind):
         path.write_bytes(path.read_bytes() + b"junk")
     elif kind == "no features":
         np.save(path, np.ones((5, 0)))
+    elif kind == "no samples":  # regression: "cannot reshape array of size 0"
+        np.save(path, np.ones((0, 4)))
+    elif kind == "no images":
+        np.save(path, np.ones((0, 8, 8)))
     elif kind == "inf":
         X = np.ones((5, 3))
         X[3, 1] = np.inf
@@ -388,6 +392,8 @@ def _make_bad_file(path, kind):
         ("X.npy", "objects", "holds Python objects"),
         ("X.npy", "trailing bytes", "4 bytes more than its header announces"),
         ("X.npy", "no features", "has no features"),
+        ("X.npy", "no samples", "contains no samples"),
+        ("X.npy", "no images", "contains no samples"),
         ("X.npy", "inf", "sample 4, feature 2 is inf"),
         ("X.npz", "dense npz", "not a sparse matrix saved with scipy.sparse.save_npz"),
         ("X.npz", "random npz", "is not a .npz archive"),
@@ -430,6 +436,8 @@ def test_cli_missing_value_is_exit_2_for_the_graph_methods(run, tmp_path, name,
         ("X.npy", "objects", "holds Python objects"),
         ("X.npy", "trailing bytes", "more than its header announces"),
         ("X.npy", "no features", "has no features"),
+        ("X.npy", "no samples", "contains no samples"),
+        ("X.npy", "no images", "contains no samples"),
         ("X.npz", "dense npz", "not a sparse matrix"),
         ("X.npz", "random npz", "is not a .npz archive"),
         ("X.csv", "ragged csv with labels", "line 3 has 4 fields"),
