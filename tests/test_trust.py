@@ -302,6 +302,23 @@ def test_new_data_far_below_the_fit_scale_gets_the_scaled_codes(
         np.testing.assert_array_equal(model.predict(Xc), model.predict(X[:8]))
 
 
+@pytest.mark.parametrize("estimator", [
+    SparseNMF(3, random_state=0, max_iter=30),
+    NMFClusterer(3, random_state=0, n_neighbors=6, max_iter=30)])
+@pytest.mark.parametrize("dtype, largest", [
+    (np.float64, 1e307), (np.float32, 1e38)])
+def test_data_near_the_float_maximum_fits(estimator, dtype, largest):
+    # Regression: the codes' final solve started beyond the float maximum
+    # ("cannot convert float NaN to integer" after the fit; float32:
+    # OverflowError), the same overflow as for new data far below the fit
+    X = low_rank(n=40, m=6)
+    X = (X / X.max() * largest).astype(dtype)
+    model = clone(estimator).fit(X)
+    assert np.isfinite(model.components_).all()
+    assert np.isfinite(model.reconstruction_err_)
+    assert np.isfinite(model.transform(X)).all()
+
+
 @pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
 def test_one_huge_entry_gives_finite_factors(beta_loss):
     X = low_rank(n=30, m=8)
