@@ -327,8 +327,11 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """Validated, prepared input for the methods with the factors fixed."""
         check_is_fitted(self)
         X = self._check_input(X, reset=False)
+        scale = self._query_scale()
+        if scale is not None:
+            self._check_query_range(X, scale)
         storage = _storage.prepare(X.astype(self.components_.dtype, copy=False),
-                                   scale=self._query_scale())
+                                   scale=scale)
         self._loss.check_data(storage)
         if storage.masked:
             self._check_missing()
@@ -337,6 +340,26 @@ class _BaseNMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _query_scale(self):
         """Scale to divide new data by; None lets it be chosen from the data."""
         return None
+
+    def _check_query_range(self, X, scale):
+        """Refuse new data beyond the safe range of the fit's ``scale``.
+
+        New data divided by the training data's scale (as the graph methods
+        query their index) must stay where the kernels do not overflow:
+        ``transform`` of data 1e160 times the training data gave inf codes,
+        and ``predict`` complained of NaN in NaN-free input.
+        """
+        top = scale * _storage.SAFE_RANGE[np.dtype(self.components_.dtype)][1]
+        values = X.data if sp.issparse(X) else X
+        largest = float(np.max(values, initial=0.0))
+        if largest > top:
+            raise ValueError(
+                f"The new data's largest entry ({largest:.3g}) is far above "
+                f"the scale of the training data: this model compares new "
+                f"samples with its training samples, and takes entries of at "
+                f"most {top:.3g}. Divide the data by the constant that "
+                "brings it to the training data's scale, or fit on data of "
+                "this scale.")
 
     def transform(self, X):
         """Codes of ``X`` on the fitted components, ``components_`` fixed.

@@ -319,6 +319,22 @@ def test_data_near_the_float_maximum_fits(estimator, dtype, largest):
     assert np.isfinite(model.transform(X)).all()
 
 
+@pytest.mark.parametrize("method", ["graph", "symmetric"])
+def test_graph_methods_refuse_new_data_far_above_the_training_scale(method):
+    # Regression: method="graph" gave inf codes for data 1e160 times the
+    # training data, and predict raised "Input contains NaN" on NaN-free
+    # input (or, with assign_labels="argmax", said 0 silently)
+    X = low_rank(n=40, m=6)
+    model = NMFClusterer(3, method=method, n_neighbors=6, random_state=0,
+                         max_iter=30).fit(X)
+    for call in (model.transform, model.predict, model.score):
+        with pytest.raises(ValueError, match="far above the scale of the "
+                                             "training data"):
+            call(X[:3] * 1e160)
+    assert np.isfinite(model.transform(X[:3] * 1e10)).all()  # within range
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
 @pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
 def test_one_huge_entry_gives_finite_factors(beta_loss):
     X = low_rank(n=30, m=8)
