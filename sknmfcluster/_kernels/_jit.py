@@ -119,20 +119,21 @@ def _kernel_sources_digest():
 
 
 def _stale_with_any_kernel_source(dispatcher):
-    """Make ``dispatcher``'s cache entries stale when any kernel module changes.
+    """Make ``dispatcher``'s cache entries stale when a kernel module changes.
 
     Numba keeps a cached kernel as long as the file that defines it is
     unchanged (its stamp: the file's content in recent versions, its time
-    and size in older ones). The machine code of a kernel also holds the code of every
-    kernel it calls, inlined, and the global constants it reads, from
-    other modules: the pass of ``_dense.py`` holds the row rules of
-    ``_rows.py``. After an edit of ``_rows.py`` a process still loaded the
-    pass with the old rules (a developer's benchmark then timed code that
-    no longer existed). The stamp of every kernel's cache index now holds,
-    with Numba's own, a digest of all the modules of this directory, which
-    every kernel of the package draws on. An installation never changes
-    its files, so users compile once as before; a developer's edit of a
-    kernel module recompiles every kernel the next time it runs.
+    and size in older ones). The machine code of a kernel also holds the
+    code of every kernel it calls, inlined, and the global constants it
+    reads, from other modules: the pass of ``_dense.py`` holds the row
+    rules of ``_rows.py``. After an edit of ``_rows.py`` a process still
+    loaded the pass with the old rules (a developer's benchmark then timed
+    code that no longer existed). The stamp of every kernel's cache index
+    now holds, with Numba's own, a digest of all the modules of this
+    directory, which every kernel of the package draws on. An installation
+    never changes its files, so users compile once as before; a
+    developer's edit of a kernel module recompiles every kernel the next
+    time it runs.
     """
     cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file",
                          None)
