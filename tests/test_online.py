@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import MiniBatchNMF
 
@@ -78,7 +79,7 @@ def test_a_batch_far_above_the_first_is_an_error_not_nan(estimator):
     # components_ NaN, silently, and every later call failed; under KL the
     # codes of later data came out NaN.
     X = low_rank(n=40, m=6)
-    model = estimator.partial_fit(X[:20])
+    model = clone(estimator).partial_fit(X[:20])
     components = model.components_.copy()
     codes = model.transform(X[:5])
     with pytest.raises(ValueError, match="far above the scale of the first "
